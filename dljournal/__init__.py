@@ -1,0 +1,12 @@
+"""dljournal: an experiment journal as code.
+
+Experiments are decorated functions ``(ctx) -> Result``; the runner caches their results, the
+report builder merges them with the markdown journal into a PDF.
+"""
+from .context import Context
+from .registry import experiment
+from .result import Result
+from .train import TrainConfig, count_params, evaluate, fit, predict
+
+__all__ = ["experiment", "Result", "Context", "TrainConfig", "fit", "evaluate", "predict", "count_params"]
+__version__ = "0.1.0"

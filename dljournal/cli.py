@@ -1,0 +1,126 @@
+"""The one command line behind the nox sessions: ``dljournal run | build | report | bench``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .profiles import PROFILES
+from .project import Project, ProjectError
+
+DESCRIPTION = """\
+An experiment journal as code. `run` trains the experiments of a report (skipping those whose
+cached result is still valid), `build` renders the PDF from cached results and the markdown
+under journal/<report>/, `report` does both, `bench` times the engine against a plain loop."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"dljournal: error: {message} (see --help)\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", help="report to work on, i.e. a folder of journal/ "
+                                    "(default: [tool.dljournal] default_report in pyproject.toml)")
+    p.add_argument("--build-dir", type=Path, help="where results, TensorBoard logs and PDFs go (default: build/)")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="quick", choices=list(PROFILES),
+                   help="smoke: synthetic data, seconds (tests); quick: real data, minutes on 2 CPU "
+                        "cores; full: the real recipe, for a GPU (default: quick)")
+    p.add_argument("--only", nargs="+", default=[], metavar="EXP",
+                   help="run only these experiments, e.g. --only EXP02 or --only EXP01,EXP02")
+    p.add_argument("--force", action="store_true", help="re-run even when the cached result is valid")
+    p.add_argument("--data-root", type=Path,
+                   help="folder with the datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to train (default: auto = cuda when available)")
+    p.add_argument("--seed", type=int, default=0, help="global seed (part of the cache key; default 0)")
+    p.add_argument("--list", action="store_true",
+                   help="list the report's experiments with their cache state and exit")
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--author", help="author on the title page and in the file name pattern "
+                                    "(default: author in journal/<report>/report.toml)")
+    p.add_argument("--output", type=Path, help="PDF path (default: build/<file name from report.toml>.pdf)")
+
+
+def parser() -> Parser:
+    top = Parser(prog="dljournal", description=DESCRIPTION)
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+    run = sub.add_parser("run", help="run the experiments of a report (cached)", description=DESCRIPTION)
+    _common(run), _run_args(run)
+    build = sub.add_parser("build", help="render the report PDF from cached results", description=DESCRIPTION)
+    _common(build), _build_args(build)
+    both = sub.add_parser("report", help="run, then build", description=DESCRIPTION)
+    _common(both), _run_args(both), _build_args(both)
+    bench = sub.add_parser("bench", help="engine fit vs a plain DataLoader loop on MNIST")
+    _common(bench)
+    bench.add_argument("--data-root", type=Path, help="folder with MNIST (default as for run)")
+    bench.add_argument("--epochs", type=int, default=1)
+    return top
+
+
+def _only(values: list[str]) -> tuple[str, ...]:
+    return tuple(v for item in values for v in item.split(",") if v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ProjectError as exc:
+        print(f"dljournal: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dljournal: interrupted; finished results are kept", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .registry import load_experiments
+
+    project = Project.find(build=args.build_dir)
+    reports = load_experiments(project)
+    report = args.report or project.default_report
+    if report not in reports:
+        from .registry import experiments_for
+        experiments_for(report)  # raises the one-line error with close names
+
+    if args.command == "bench":
+        from .bench import run_bench
+        return run_bench(project, args.data_root, epochs=args.epochs)
+
+    if args.command in ("run", "report"):
+        from .runner import RunOptions, list_state, run
+        opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root,
+                          args.device, args.seed)
+        if args.list:
+            _print_state(list_state(project, opts))
+            return 0
+        failed = run(project, opts)
+        if failed:
+            return 1
+
+    if args.command in ("build", "report"):
+        from .report import build_report
+        t0 = time.perf_counter()
+        pdf = build_report(project, report, args.author, args.output)
+        print(f"wrote {_rel(pdf, project.root)} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _print_state(rows: list[dict]) -> None:
+    from tabulate import tabulate
+    print(tabulate(rows, headers="keys", tablefmt="simple"))
+
+
+def _rel(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

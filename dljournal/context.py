@@ -1,0 +1,75 @@
+"""What an experiment receives: its config, profile, device, data and a ``fit`` that logs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from .data import Dataset, Split, load_dataset
+from .profiles import Profile
+from .project import Project, ProjectError
+from .registry import ExperimentSpec
+from .train import Callback, History, Progress, TensorBoard, TrainConfig, count_params, fit, predict
+from .train.loop import score
+from .train.run import Run
+
+_LOADED: dict[tuple, Dataset] = {}  # decoded datasets shared by the experiments of one process
+
+
+@dataclass
+class Context:
+    spec: ExperimentSpec
+    profile: Profile
+    cfg: Any
+    device: torch.device
+    data_root: Path
+    project: Project
+    seed: int
+    log: Callable[[str], None] = print
+    sources: dict[str, str] = field(default_factory=dict)  # dataset -> where it came from
+
+    @property
+    def smoke(self) -> bool:
+        return self.profile.synthetic
+
+    def data(self, name: str, n_train: int | None = None, n_test: int | None = None) -> Dataset:
+        """Dataset ``name`` on the device: real, or its synthetic stand-in in the smoke profile.
+
+        ``n_train``/``n_test`` take fixed random subsets (seeded), for reduced-budget profiles.
+        """
+        if name not in self.spec.data:
+            raise ProjectError(f"{self.spec.id} reads dataset {name!r} but does not declare it: "
+                               f"add data=({name!r},) to its @experiment")
+        key = (name, str(self.data_root), self.profile.synthetic)
+        if key not in _LOADED:
+            _LOADED[key] = load_dataset(name, data_root=self.data_root, cache=self.project.build / "data",
+                                        synthetic=self.profile.synthetic,
+                                        n_train=min(n_train or 512, 512), n_test=min(n_test or 256, 256))
+        ds = _LOADED[key]
+        ds = Dataset(ds.name, ds.train.subset(n_train, self.seed), ds.test.subset(n_test, self.seed),
+                     ds.classes, ds.source, ds.synthetic, ds.meta)
+        self.sources[name] = ds.source + (f"; subset {len(ds.train)} train / {len(ds.test)} test"
+                                           if (n_train or n_test) else "")
+        return ds.to(self.device)
+
+    def tensorboard_dir(self, run: str) -> Path:
+        return self.project.tensorboard(self.spec.report, self.spec.id) / run
+
+    def fit(self, model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig | None = None, *,
+            name: str, callbacks: Iterable[Callback] = ()) -> History:
+        """``train.fit`` on this context's device, with a progress bar and TensorBoard events
+        under ``build/tensorboard/<report>/<EXP>/<name>/``."""
+        cfg = cfg if cfg is not None else self.cfg
+        cbs = [*callbacks, TensorBoard(self.tensorboard_dir(name)), Progress(name)]
+        return fit(model, data, cfg, cbs, device=self.device)
+
+    def train(self, model: nn.Module, data: Sequence[Split | None], test: Split,
+              cfg: TrainConfig | None = None, *, name: str, callbacks: Iterable[Callback] = ()) -> Run:
+        """``fit`` on ``data = (train, val)``, then evaluate once on ``test``."""
+        cfg = cfg if cfg is not None else self.cfg
+        history = self.fit(model, data, cfg, name=name, callbacks=callbacks)
+        outputs = predict(model, test, cfg, self.device)
+        return Run(name, history, score(outputs, test.y, cfg), count_params(model), outputs)

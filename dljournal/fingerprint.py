@@ -1,0 +1,143 @@
+"""What makes a cached result stale: code, config, profile, data, seed, engine version.
+
+The code part follows what an experiment really calls. Objects defined in the experiment's own
+module are hashed one by one (editing EXP02 leaves EXP01 fresh); engine modules are hashed whole,
+with every project module they import. Hashes are of the syntax tree, so comments and
+formatting never invalidate a result. Presentation code (report rendering, CLI) never counts.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import inspect
+import json
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import Any, Iterable
+
+ENGINE_VERSION = "1"  # bump to invalidate every cached result (e.g. a change in result format)
+
+_ENGINE_DIR = Path(__file__).resolve().parent
+# Bookkeeping modules: they present, schedule, store or locate results but compute none, so
+# editing them keeps results fresh. A change there that does alter results bumps ENGINE_VERSION.
+_PRESENTATION = tuple(f"dljournal.{m}" for m in (
+    "report", "cli", "runner", "bench", "store", "provenance", "project", "fingerprint", "registry"))
+
+
+def sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def _tree_hash(source: str) -> str:
+    return sha(ast.dump(ast.parse(textwrap.dedent(source)), include_attributes=False))
+
+
+def _module_file(module: types.ModuleType) -> Path | None:
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve() if file else None
+
+
+class CodeHasher:
+    """Hashes the project code reachable from some root objects."""
+
+    def __init__(self, project_dirs: Iterable[Path]):
+        self.dirs = [Path(d).resolve() for d in (*project_dirs, _ENGINE_DIR)]
+        self.parts: dict[str, str] = {}
+
+    def in_project(self, module: types.ModuleType | None) -> bool:
+        if module is None or module.__name__.startswith(_PRESENTATION):
+            return False
+        file = _module_file(module)
+        return file is not None and any(file.is_relative_to(d) for d in self.dirs)
+
+    def add(self, obj: Any, home: types.ModuleType) -> None:
+        """Hash ``obj``; objects of ``home`` (the experiment's module) one by one."""
+        module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj)
+        if not self.in_project(module):
+            return
+        if module is not home or isinstance(obj, types.ModuleType):
+            self._add_module(module)
+            return
+        name = f"{module.__name__}:{getattr(obj, '__qualname__', repr(obj))}"
+        if name in self.parts:
+            return
+        try:
+            self.parts[name] = _tree_hash(inspect.getsource(obj))
+        except (OSError, TypeError, SyntaxError):
+            self.parts[name] = sha(repr(obj))
+        for code in _code_objects(obj):
+            for global_name in _global_names(code):
+                if global_name in home.__dict__:
+                    self._add_value(home.__dict__[global_name], home, f"{module.__name__}.{global_name}")
+
+    def _add_value(self, value: Any, home: types.ModuleType, label: str) -> None:
+        if isinstance(value, (types.ModuleType, types.FunctionType, type)) or callable(value):
+            self.add(value, home)
+        elif label not in self.parts:  # a constant of the experiment's module
+            self.parts[label] = sha(_stable_repr(value))
+
+    def _add_module(self, module: types.ModuleType) -> None:
+        name = module.__name__
+        if name in self.parts:
+            return
+        file = _module_file(module)
+        self.parts[name] = _tree_hash(file.read_text()) if file and file.suffix == ".py" else sha(name)
+        for value in list(vars(module).values()):
+            target = value if isinstance(value, types.ModuleType) else inspect.getmodule(value)
+            if target is not None and target is not module and self.in_project(target):
+                self._add_module(target)
+        package = sys.modules.get(name.rpartition(".")[0]) if "." in name else None
+        if package is not None and self.in_project(package):
+            self._add_module(package)
+
+    def digest(self) -> str:
+        return sha(json.dumps(self.parts, sort_keys=True))
+
+
+def _code_objects(obj: Any) -> list[types.CodeType]:
+    if isinstance(obj, type):
+        funcs = [v for v in vars(obj).values() if isinstance(v, (types.FunctionType, staticmethod, classmethod, property))]
+        out = []
+        for f in funcs:
+            f = getattr(f, "__func__", None) or getattr(f, "fget", None) or f
+            if isinstance(f, types.FunctionType):
+                out.append(f.__code__)
+        return out
+    code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
+    return [code] if code is not None else []
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):  # nested functions, lambdas, comprehensions
+            names |= _global_names(const)
+    return names
+
+
+def _stable_repr(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return f"{type(value).__qualname__}{json.dumps(dataclasses.asdict(value), sort_keys=True, default=repr)}"
+    try:
+        return json.dumps(value, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = ()) -> str:
+    """Hash of ``fn`` and the project code it (and ``extra_roots``) can reach."""
+    home = inspect.getmodule(fn)
+    if home is None:
+        raise ValueError(f"cannot find the module of {fn!r}")
+    hasher = CodeHasher([*project_dirs, Path(home.__file__).resolve().parent])
+    hasher.add(fn, home)
+    for root in extra_roots:
+        hasher.add(root, home)
+    return hasher.digest()
+
+
+def config_hash(config: Any) -> str:
+    return sha(_stable_repr(config))

@@ -1,0 +1,58 @@
+"""Where a project's folders are: found from ``[tool.dljournal]`` in ``pyproject.toml``."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_ROOT_ENV = "DLJOURNAL_DATA_ROOT"
+
+
+class ProjectError(Exception):
+    """A user-facing problem with the project layout or the command line (one line)."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    experiments: Path
+    journal: Path
+    templates: Path
+    build: Path
+    default_report: str
+
+    @property
+    def results(self) -> Path:
+        return self.build / "results"
+
+    def tensorboard(self, report: str, exp_id: str) -> Path:
+        return self.build / "tensorboard" / report / exp_id
+
+    def default_data_root(self) -> Path:
+        """``$DLJOURNAL_DATA_ROOT``, else ``../shared/data`` beside the project."""
+        env = os.environ.get(DATA_ROOT_ENV)
+        return Path(env).expanduser() if env else (self.root.parent / "shared" / "data")
+
+    @classmethod
+    def find(cls, start: Path | None = None, build: Path | None = None) -> "Project":
+        """The nearest folder at or above ``start`` whose pyproject.toml has ``[tool.dljournal]``."""
+        start = (start or Path.cwd()).resolve()
+        for folder in (start, *start.parents):
+            toml = folder / "pyproject.toml"
+            if toml.is_file():
+                conf = tomllib.loads(toml.read_text()).get("tool", {}).get("dljournal")
+                if conf is not None:
+                    return cls.from_config(folder, conf, build)
+        raise ProjectError(f"no pyproject.toml with [tool.dljournal] at or above {start}")
+
+    @classmethod
+    def from_config(cls, root: Path, conf: dict, build: Path | None = None) -> "Project":
+        return cls(
+            root=root,
+            experiments=root / conf.get("experiments", "experiments"),
+            journal=root / conf.get("journal", "journal"),
+            templates=root / conf.get("templates", "templates"),
+            build=(build or root / conf.get("build", "build")).resolve(),
+            default_report=conf.get("default_report", ""),
+        )

@@ -1,0 +1,100 @@
+"""The experiment registry: ``@experiment`` registers, lookups fail with close names."""
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .profiles import check_overrides, resolve
+from .project import Project, ProjectError
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    id: str
+    report: str
+    title: str
+    question: str
+    fn: Callable[..., Any]
+    config: Any = None  # a frozen dataclass: the full recipe
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    data: tuple[str, ...] = ()  # datasets the experiment reads (part of the cache key)
+
+    def config_for(self, profile: str) -> Any:
+        return resolve(self.config, self.overrides, profile)
+
+    @property
+    def where(self) -> str:
+        code = self.fn.__code__
+        return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+_REGISTRY: dict[tuple[str, str], ExperimentSpec] = {}
+
+
+def experiment(id: str, *, report: str, title: str, question: str, config: Any = None,
+               data: tuple[str, ...] | list[str] = (), smoke: Mapping[str, Any] | None = None,
+               quick: Mapping[str, Any] | None = None, full: Mapping[str, Any] | None = None):
+    """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
+
+    ``config`` is the full recipe; ``smoke``/``quick``/``full`` override fields of it per profile.
+    """
+    overrides = {k: dict(v) for k, v in (("smoke", smoke), ("quick", quick), ("full", full)) if v}
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        where = f"{report}/{id} ({fn.__module__}.{fn.__qualname__})"
+        check_overrides(config, overrides, where)
+        spec = ExperimentSpec(id, report, title, question, fn, config, overrides, tuple(data))
+        old = _REGISTRY.get((report, id))
+        if old is not None and (old.fn.__module__, old.fn.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"{id} is registered twice in report {report}: {old.where} and {spec.where}")
+        _REGISTRY[(report, id)] = spec
+        fn.spec = spec  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def reports() -> list[str]:
+    return sorted({r for r, _ in _REGISTRY})
+
+
+def experiments_for(report: str) -> list[ExperimentSpec]:
+    if report not in reports():
+        raise ProjectError(f"unknown report {report!r}{_suggest(report, reports())}")
+    return sorted((s for (r, _), s in _REGISTRY.items() if r == report), key=lambda s: s.id)
+
+
+def get_experiment(report: str, exp_id: str) -> ExperimentSpec:
+    specs = {s.id: s for s in experiments_for(report)}
+    if exp_id not in specs:
+        raise ProjectError(f"unknown experiment {exp_id!r} in report {report}{_suggest(exp_id, specs)}")
+    return specs[exp_id]
+
+
+def _suggest(name: str, known) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{hint} (known: {', '.join(known) or 'none'})"
+
+
+def load_experiments(project: Project) -> list[str]:
+    """Import every module under the project's experiments folder; return the reports found."""
+    folder = project.experiments
+    if not folder.is_dir():
+        raise ProjectError(f"no experiments folder at {folder}")
+    parent = str(folder.parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    for path in sorted(folder.glob("*.py")):
+        if path.stem != "__init__":
+            importlib.import_module(f"{folder.name}.{path.stem}")
+    return reports()
+
+
+def source_of(spec: ExperimentSpec) -> str:
+    return inspect.getsource(spec.fn)

@@ -1,0 +1,199 @@
+"""Narrative (markdown + Jinja, sandboxed) and live results -> one HTML document."""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+import markdown
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from ..project import Project
+from ..result import StoredResult
+from .views import FILTERS, ReportError, ResultsView, count, fixed, num, pct
+
+MD_EXTENSIONS = ["tables", "fenced_code", "sane_lists", "attr_list", "md_in_html", "footnotes"]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """``journal/<report>/report.toml``."""
+
+    name: str
+    folder: Path
+    title: str
+    subtitle: str = ""
+    course: str = ""
+    author: str = ""
+    file_name: str = "{report}"  # e.g. "dl4cv2024_{author}_module2"
+    experiments: tuple[str, ...] = ()  # order in the journal; default: all, by id
+
+    def output_name(self, author: str) -> str:
+        return self.file_name.format(report=self.name, author=author.strip().replace(" ", "_")) + ".pdf"
+
+
+def load_report_spec(project: Project, report: str) -> ReportSpec:
+    folder = project.journal / report
+    toml = folder / "report.toml"
+    if not toml.is_file():
+        raise ReportError(f"report {report}: {toml} not found (each report needs journal/<report>/report.toml)")
+    try:
+        conf = tomllib.loads(toml.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ReportError(f"{toml}: {exc}") from None
+    known = {f for f in ReportSpec.__dataclass_fields__} - {"name", "folder"}
+    unknown = sorted(set(conf) - known)
+    if unknown:
+        raise ReportError(f"{toml}: unknown key(s) {unknown}; known: {sorted(known)}")
+    if "title" not in conf:
+        raise ReportError(f"{toml}: 'title' is required")
+    conf["experiments"] = tuple(conf.get("experiments", ()))
+    return ReportSpec(report, folder, **conf)
+
+
+@dataclass
+class Section:
+    """One experiment's part of the journal."""
+
+    result: StoredResult
+    narrative: Markup
+    figures: list[Markup] = field(default_factory=list)  # not placed by the narrative
+    tables: list[Markup] = field(default_factory=list)
+    config_rows: list[tuple[str, str]] = field(default_factory=list)
+    metric_rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Journal:
+    """Renders the parts of one report; figures and tables are numbered by CSS counters."""
+
+    def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult]):
+        self.project, self.spec, self.results = project, spec, dict(results)
+        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                        keep_trailing_newline=True)
+        self.env.filters.update(FILTERS)
+        self.placed: set[tuple[str, str, str]] = set()
+
+    # ---- narrative ------------------------------------------------------------------------------
+    def narrative(self, file: Path, this: str | None = None, required: bool = True) -> Markup:
+        """Render ``file`` (markdown with Jinja expressions) with live results, to HTML."""
+        where = str(file.relative_to(self.project.root)) if file.is_relative_to(self.project.root) else str(file)
+        if not file.is_file():
+            if required:
+                raise ReportError(f"{where}: file not found")
+            return Markup("")
+        r = ResultsView(self.results, self.spec.name, where)
+        ctx = {"r": r, "this": r[this] if this else None, "report": self.spec,
+               "fig": lambda name, exp=None, width=None: self.figure(exp or this, name, where, width),
+               "table": lambda name, exp=None: self.table(exp or this, name, where),
+               "figref": lambda name, exp=None: self.ref("fig", exp or this, name, where),
+               "tabref": lambda name, exp=None: self.ref("tab", exp or this, name, where)}
+        try:
+            text = self.env.from_string(file.read_text()).render(ctx)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ReportError(f"{where}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateError as exc:  # undefined names, sandbox violations
+            raise ReportError(f"{where}: {exc.message}") from None
+        return Markup(markdown.markdown(text, extensions=MD_EXTENSIONS, output_format="html"))
+
+    def _result(self, exp: str | None, where: str) -> StoredResult:
+        if exp is None:
+            raise ReportError(f"{where}: fig()/table() outside an experiment section must name the "
+                              f"experiment, e.g. fig('curves', 'EXP01')")
+        return ResultsView(self.results, self.spec.name, where)[exp]._r
+
+    def figure(self, exp: str | None, name: str, where: str, width: str | None = None) -> Markup:
+        res = self._result(exp, where)
+        if name not in res.figures:
+            raise ReportError(f"{where}: {res.exp_id} has no figure {name!r} (has: {', '.join(res.figures)})")
+        self.placed.add(("fig", res.exp_id, name))
+        f = res.figures[name]
+        caption = escape(f["caption"] or name) + self._stamp(res)
+        style = f' style="width:{escape(width)}"' if width else ""
+        return Markup(f'\n\n<figure id="fig-{res.exp_id}-{escape(name)}">'
+                      f'<img src="{f["path"].resolve().as_uri()}"{style} alt="{escape(name)}"/>'
+                      f'<figcaption>{caption}</figcaption></figure>\n\n')
+
+    def table(self, exp: str | None, name: str, where: str) -> Markup:
+        res = self._result(exp, where)
+        if name not in res.tables:
+            raise ReportError(f"{where}: {res.exp_id} has no table {name!r} (has: {', '.join(res.tables)})")
+        self.placed.add(("tab", res.exp_id, name))
+        t = res.tables[name]
+        head = "".join(f"<th>{escape(c)}</th>" for c in t["columns"])
+        body = "".join("<tr>" + "".join(f"<td>{escape(format_cell(c, v))}</td>"
+                                        for c, v in zip(t["columns"], row)) + "</tr>" for row in t["rows"])
+        caption = escape(t.get("caption") or name) + self._stamp(res)
+        return Markup(f'\n\n<table class="data" id="tab-{res.exp_id}-{escape(name)}">'
+                      f"<caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+                      f"<tbody>{body}</tbody></table>\n\n")
+
+    def ref(self, kind: str, exp: str | None, name: str, where: str) -> Markup:
+        res = self._result(exp, where)
+        if name not in (res.figures if kind == "fig" else res.tables):
+            raise ReportError(f"{where}: {res.exp_id} has no {'figure' if kind == 'fig' else 'table'} {name!r}")
+        return Markup(f'<a class="{kind}ref" href="#{kind}-{res.exp_id}-{escape(name)}"></a>')
+
+    def _stamp(self, res: StoredResult) -> Markup:
+        if res.profile == "smoke":
+            return Markup(' <span class="stamp">[smoke profile: synthetic data]</span>')
+        return Markup("")
+
+    # ---- the document ---------------------------------------------------------------------------
+    def sections(self) -> list[Section]:
+        out = []
+        for exp_id in self.spec.experiments or sorted(self.results):
+            res = self._result(exp_id, str(self.spec.folder / "report.toml"))
+            narrative = self.narrative(self.spec.folder / f"{exp_id}.md", this=exp_id, required=False)
+            where = f"{exp_id} (auto)"
+            sec = Section(res, narrative)
+            sec.figures = [self.figure(exp_id, n, where) for n in res.figures if ("fig", exp_id, n) not in self.placed]
+            sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
+            sec.config_rows = [(k, _short(v)) for k, v in res.config.items()]
+            sec.metric_rows = [(k, format_cell(k, v)) for k, v in flatten(res.metrics)]
+            out.append(sec)
+        return out
+
+    def html(self, author: str) -> str:
+        description = self.narrative(self.spec.folder / "description.md")
+        sections = self.sections()
+        summary = self.narrative(self.spec.folder / "summary.md")
+        profiles = sorted({s.result.profile for s in sections})
+        page_env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(self.project.templates),
+                                        autoescape=True, undefined=jinja2.StrictUndefined)
+        page_env.filters.update(FILTERS)
+        template = page_env.get_template("report.html.j2")
+        return template.render(
+            spec=self.spec, author=author, description=description, sections=sections, summary=summary,
+            profiles=profiles, smoke="smoke" in profiles, built=dt.date.today().isoformat(),
+            css=(self.project.templates / "report.css").resolve().as_uri())
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out += flatten(v, key + ".") if isinstance(v, Mapping) else [(key, v)]
+    return out
+
+
+def format_cell(column: str, value: Any) -> str:
+    """Numbers formatted by what the column holds (accuracy, parameters, seconds, ...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "n/a" if value is None else str(value)
+    c = column.lower()
+    if c.endswith("acc") or "accuracy" in c or c.endswith("acc (%)"):
+        return pct(value, 2)
+    if "param" in c or isinstance(value, int):
+        return count(value)
+    if "second" in c or c.endswith("(s)") or "time" in c:
+        return fixed(value, 1)
+    return num(value, 4)
+
+
+def _short(v: Any) -> str:
+    s = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+    return s if len(s) <= 80 else s[:77] + "..."

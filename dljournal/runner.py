@@ -1,0 +1,174 @@
+"""Runs the experiments of a report: cache key -> skip or run -> atomic save, with progress."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from . import fingerprint, provenance
+from .context import Context
+from .data import data_identity
+from .profiles import Profile, get_profile
+from .project import Project
+from .registry import ExperimentSpec, experiments_for, get_experiment
+from .result import Result, jsonable, split_caption, table_payload
+from .store import CorruptResult, ResultStore
+from .train import pick_device, seed_everything
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    report: str
+    profile: str = "quick"
+    only: tuple[str, ...] = ()
+    force: bool = False
+    data_root: Path | None = None
+    device: str = "auto"
+    seed: int = 0
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def select(opts: RunOptions) -> list[ExperimentSpec]:
+    specs = experiments_for(opts.report)
+    return [get_experiment(opts.report, e) for e in opts.only] if opts.only else specs
+
+
+def key_parts(spec: ExperimentSpec, profile: Profile, project: Project, data_root: Path,
+              seed: int) -> dict[str, str]:
+    memo = project.build / "cache" / "data_fingerprints.json"
+    return {
+        "code": fingerprint.code_hash(spec.fn, extra_roots=[Context],
+                                      project_dirs=[project.experiments])[:16],
+        "config": fingerprint.config_hash(spec.config_for(profile.name))[:16],
+        "profile": profile.name,
+        "data": ",".join(data_identity(d, data_root=data_root, memo=memo, synthetic=profile.synthetic)
+                         for d in spec.data),
+        "seed": str(seed),
+        "engine": fingerprint.ENGINE_VERSION,
+    }
+
+
+def cache_key(parts: dict[str, str]) -> str:
+    return fingerprint.sha("|".join(f"{k}={parts[k]}" for k in sorted(parts)))[:16]
+
+
+def cache_state(store: ResultStore, spec: ExperimentSpec, parts: dict[str, str]) -> tuple[str, str]:
+    """("fresh" | "stale" | "missing" | "corrupt", why)."""
+    try:
+        old = store.read_raw(spec.report, spec.id)
+    except CorruptResult as exc:
+        return "corrupt", f"cached result unreadable ({exc})"
+    if old is None:
+        return "missing", "no cached result"
+    if old["key"] == cache_key(parts):
+        return "fresh", f"up to date ({old['profile']} profile, key {old['key']})"
+    changed = [k for k in parts if old["key_parts"].get(k) != parts[k]]
+    detail = ", ".join(f"{k} {old['key_parts'].get(k)} -> {parts[k]}" if k in ("profile", "seed")
+                       else k for k in changed)
+    return "stale", f"changed since the cached result: {detail}"
+
+
+def run(project: Project, opts: RunOptions) -> int:
+    """Run (or skip) the selected experiments; returns the number that failed."""
+    profile = get_profile(opts.profile)
+    device = pick_device(opts.device)
+    data_root = (opts.data_root or project.default_data_root()).resolve()
+    store = ResultStore(project.results)
+    store.clean_staging(opts.report)
+    specs = select(opts)
+    log(f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
+        f"device {device}, data root {data_root}")
+    failed, t_all = [], time.perf_counter()
+    for i, spec in enumerate(specs, 1):
+        head = f"[{i}/{len(specs)}] {spec.id} {spec.title}"
+        parts = key_parts(spec, profile, project, data_root, opts.seed)
+        state, why = cache_state(store, spec, parts)
+        if state == "fresh" and not opts.force:
+            log(f"{head}: skipped, {why}")
+            continue
+        if state != "fresh" and store.restore_stashed(spec.report, spec.id, profile.name, cache_key(parts)):
+            log(f"{head}: restored the cached {profile.name} result from the stash (nothing to re-run)")
+            continue
+        log(f"{head}: running, {'--force' if state == 'fresh' else why}{_last_time(store, spec)}")
+        try:
+            seconds = run_one(spec, profile, device, data_root, project, opts.seed, parts, store)
+            log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
+        except KeyboardInterrupt:
+            log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
+            raise
+        except Exception as exc:  # one broken experiment must not lose the others
+            traceback.print_exc()
+            log(f"  {spec.id} FAILED: {type(exc).__name__}: {exc}")
+            failed.append(spec.id)
+    log(f"{len(specs) - len(failed)}/{len(specs)} experiment(s) ok in {_hms(time.perf_counter() - t_all)}"
+        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return len(failed)
+
+
+def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_root: Path,
+            project: Project, seed: int, parts: dict[str, str], store: ResultStore) -> float:
+    cfg = spec.config_for(profile.name)
+    tb = project.tensorboard(spec.report, spec.id)
+    shutil.rmtree(tb, ignore_errors=True)  # events of an older run would mix with the new ones
+    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log)
+    seed_everything(seed)
+    started, t0 = provenance.now(), time.perf_counter()
+    result = spec.fn(ctx)
+    seconds = time.perf_counter() - t0
+    if not isinstance(result, Result):
+        raise TypeError(f"{spec.id} returned {type(result).__name__}, expected dljournal.Result")
+    payload = {
+        "exp_id": spec.id, "report": spec.report, "title": spec.title, "question": spec.question,
+        "profile": profile.name, "key": cache_key(parts), "key_parts": parts,
+        "config": jsonable(dataclasses.asdict(cfg)) if cfg is not None else {},
+        "metrics": jsonable(result.metrics), "history": jsonable(result.history),
+        "tables": {n: table_payload(t) for n, t in result.tables.items()},
+        "notes": list(result.notes),
+        "provenance": {
+            "commit": provenance.git_commit(project.root), "profile": profile.name,
+            "device": provenance.device_name(device), "started": started, "seconds": round(seconds, 2),
+            "seed": seed, "data": dict(ctx.sources), "versions": provenance.versions(),
+            "command": provenance.command_line(),
+        },
+    }
+    store.save(spec.report, spec.id, payload, {n: split_caption(f) for n, f in result.figures.items()})
+    return seconds
+
+
+def list_state(project: Project, opts: RunOptions) -> list[dict]:
+    """One row per experiment: id, title, state, why, cached profile and run time."""
+    profile = get_profile(opts.profile)
+    data_root = (opts.data_root or project.default_data_root()).resolve()
+    store = ResultStore(project.results)
+    rows = []
+    for spec in select(opts):
+        parts = key_parts(spec, profile, project, data_root, opts.seed)
+        state, why = cache_state(store, spec, parts)
+        rows.append({"id": spec.id, "title": spec.title, "state": state, "why": why,
+                     "last run": _last_time(store, spec, bare=True)})
+    return rows
+
+
+def _last_time(store: ResultStore, spec: ExperimentSpec, bare: bool = False) -> str:
+    try:
+        old = store.read_raw(spec.report, spec.id)
+        seconds = old["provenance"]["seconds"]
+        return _hms(seconds) if bare else f" (last run took {_hms(seconds)} in {old['profile']})"
+    except Exception:
+        return "" if not bare else "-"
+
+
+def _hms(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{seconds:.1f}s")

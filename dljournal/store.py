@@ -1,0 +1,164 @@
+"""The result cache on disk: ``<results>/<report>/<EXP>/result.json`` + ``figures/*.png``.
+
+Every write is atomic: a result is assembled in a staging folder and renamed into place, so a
+run killed at any moment leaves finished results intact and never a half-written one. A result
+replaced by one of another profile is stashed, not deleted: switching back costs nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .result import StoredResult
+
+RESULT_FILE = "result.json"
+STASH = ".stash"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class CorruptResult(Exception):
+    """A cached result that cannot be read; the runner reports it and runs the experiment again."""
+
+
+class ResultStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def folder(self, report: str, exp_id: str) -> Path:
+        return self.root / report / exp_id
+
+    def _stash_folder(self, report: str, exp_id: str, profile: str) -> Path:
+        return self.root / report / STASH / f"{exp_id}.{profile}"
+
+    # ---- reading -------------------------------------------------------------------------
+    def read_raw(self, report: str, exp_id: str, folder: Path | None = None) -> dict | None:
+        """The parsed result.json, None when absent; CorruptResult when unreadable."""
+        self._recover(report, exp_id)
+        path = (folder or self.folder(report, exp_id)) / RESULT_FILE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            for k in ("exp_id", "key", "key_parts", "profile", "metrics", "figures"):
+                if k not in data:
+                    raise ValueError(f"no {k!r} field")
+            return data
+        except (OSError, ValueError) as exc:
+            raise CorruptResult(f"{path}: {exc}") from exc
+
+    def load(self, report: str, exp_id: str) -> StoredResult | None:
+        data = self.read_raw(report, exp_id)
+        if data is None:
+            return None
+        try:
+            return StoredResult.from_json(data, self.folder(report, exp_id))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptResult(f"{self.folder(report, exp_id) / RESULT_FILE}: {exc}") from exc
+
+    # ---- writing -------------------------------------------------------------------------
+    def save(self, report: str, exp_id: str, payload: dict, figures: dict[str, tuple[Any, str]],
+             dpi: int = 150) -> Path:
+        """Write figures + result.json to a staging folder, then swap it into place."""
+        import matplotlib.pyplot as plt
+
+        parent = self.root / report
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = parent / f".tmp-{exp_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            (staging / "figures").mkdir(parents=True)
+            payload = dict(payload, figures={})
+            for name, (fig, caption) in figures.items():
+                fig.savefig(staging / "figures" / f"{name}.png", dpi=dpi, bbox_inches="tight")
+                plt.close(fig)
+                payload["figures"][name] = {"file": f"figures/{name}.png", "caption": caption}
+            atomic_write_text(staging / RESULT_FILE, json.dumps(payload, indent=1, allow_nan=False))
+            self._swap_in(report, exp_id, staging, payload["profile"])
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return self.folder(report, exp_id)
+
+    def _swap_in(self, report: str, exp_id: str, staging: Path, profile: str) -> None:
+        final = self.folder(report, exp_id)
+        old = final.parent / f".old-{exp_id}"
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(final, old)
+        os.rename(staging, final)  # the commit point
+        if old.exists():
+            self._retire(report, exp_id, old, profile)
+
+    def _retire(self, report: str, exp_id: str, old: Path, new_profile: str) -> None:
+        """Keep a replaced result of another profile in the stash; drop one of the same profile."""
+        try:
+            old_profile = json.loads((old / RESULT_FILE).read_text())["profile"]
+        except (OSError, ValueError, KeyError):
+            old_profile = None
+        if old_profile and old_profile != new_profile:
+            target = self._stash_folder(report, exp_id, old_profile)
+            shutil.rmtree(target, ignore_errors=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(old, target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def restore_stashed(self, report: str, exp_id: str, profile: str, key: str) -> bool:
+        """Bring back a stashed result of ``profile`` if its key is ``key``."""
+        stash = self._stash_folder(report, exp_id, profile)
+        try:
+            data = self.read_raw(report, exp_id, folder=stash)
+        except CorruptResult:
+            return False
+        if not data or data.get("key") != key:
+            return False
+        staging = stash.parent / f".tmp-{exp_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.rename(stash, staging)
+        self._swap_in(report, exp_id, staging, profile)
+        return True
+
+    def _recover(self, report: str, exp_id: str) -> None:
+        """Undo what a kill between the two renames of ``_swap_in`` can leave behind."""
+        final, old = self.folder(report, exp_id), self.root / report / f".old-{exp_id}"
+        if old.exists():
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(old, final)
+
+    def clean_staging(self, report: str) -> list[Path]:
+        """Remove staging folders of runs that were killed (never a finished result)."""
+        leftovers = []
+        for folder in (self.root / report, self.root / report / STASH):
+            for p in folder.glob(".tmp-*") if folder.is_dir() else ():
+                if not _alive(int(p.name.split("-")[-2])):
+                    shutil.rmtree(p, ignore_errors=True)
+                    leftovers.append(p)
+        return leftovers
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,123 @@
+"""Callbacks for ``fit``: gradient norms, TensorBoard events, progress bars."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .loop import Callback, FitState
+
+
+class GradNorm(Callback):
+    """Logs the total L2 gradient norm (and per parameter, with ``per_param``) every ``every`` steps.
+
+    Series land in ``history.steps``: ``step``, ``grad_norm``, ``loss`` and ``grad_norm/<name>``.
+    """
+
+    def __init__(self, every: int = 1, per_param: bool = False):
+        self.every, self.per_param = every, per_param
+
+    def on_after_backward(self, state: FitState) -> None:
+        if state.step % self.every:
+            return
+        norms = {n: p.grad.detach().norm() for n, p in state.model.named_parameters() if p.grad is not None}
+        total = torch.stack(list(norms.values())).square().sum().sqrt()
+        values = {"step": state.step, "grad_norm": total.item(), "loss": state.loss.item()}
+        if self.per_param:
+            values.update({f"grad_norm/{n}": v.item() for n, v in norms.items()})
+        state.history.log_step(values)
+
+
+class TensorBoard(Callback):
+    """Writes every epoch's logs (and step series of other callbacks) as TensorBoard scalars."""
+
+    def __init__(self, log_dir: Path | str):
+        self.log_dir = Path(log_dir)
+        self.writer = None
+        self._cursor = 0
+
+    def on_fit_start(self, state: FitState) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = SummaryWriter(str(self.log_dir))
+
+    def on_epoch_end(self, state: FitState) -> None:
+        for k, v in state.logs.items():
+            if k != "epoch":
+                self.writer.add_scalar(_tag(k), v, state.epoch)
+        steps = state.history.steps  # per-step series that other callbacks logged
+        n = len(steps.get("step", []))
+        for i in range(self._cursor, n):
+            for k, series in steps.items():
+                if k != "step" and len(series) == n:
+                    self.writer.add_scalar(f"steps/{k}", series[i], int(steps["step"][i]))
+        self._cursor = n
+        self.writer.flush()
+
+    def on_fit_end(self, state: FitState) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _tag(key: str) -> str:
+    """train_loss -> loss/train, val_acc -> acc/val: TensorBoard then overlays train and val."""
+    for split in ("train", "val"):
+        if key.startswith(split + "_"):
+            return f"{key[len(split) + 1:]}/{split}"
+    return key
+
+
+class Progress(Callback):
+    """tqdm bars: epochs of the run (ETA for the run) and batches of the epoch (ETA for the epoch).
+
+    Without a terminal it prints a line per epoch at most every ``every`` seconds, and the last.
+    """
+
+    def __init__(self, name: str, stream=None, every: float = 10.0):
+        self.name, self.stream, self.every = name, stream or sys.stderr, every
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.epoch_bar = self.batch_bar = None
+
+    def on_fit_start(self, state: FitState) -> None:
+        self.t0 = self.last = time.perf_counter()
+        if self.tty:
+            from tqdm.auto import tqdm
+
+            self.epoch_bar = tqdm(total=state.cfg.epochs, desc=f"  {self.name}", unit="ep",
+                                  file=self.stream, leave=True, dynamic_ncols=True)
+
+    def on_epoch_start(self, state: FitState) -> None:
+        if self.tty:
+            from tqdm.auto import tqdm
+
+            self.batch_bar = tqdm(total=state.steps_per_epoch, desc=f"    epoch {state.epoch}",
+                                  unit="batch", file=self.stream, leave=False, dynamic_ncols=True,
+                                  mininterval=0.5)
+
+    def on_step_end(self, state: FitState) -> None:
+        if self.batch_bar is not None:
+            self.batch_bar.update()
+
+    def on_epoch_end(self, state: FitState) -> None:
+        summary = _summary(state.logs)
+        if self.tty:
+            self.batch_bar.close()
+            self.epoch_bar.set_postfix_str(summary, refresh=False)
+            self.epoch_bar.update()
+        elif state.epoch == state.cfg.epochs or time.perf_counter() - self.last >= self.every:
+            self.last = time.perf_counter()
+            eta = (self.last - self.t0) / state.epoch * (state.cfg.epochs - state.epoch)
+            print(f"  {self.name} epoch {state.epoch}/{state.cfg.epochs} {summary} (eta {eta:.0f}s)",
+                  file=self.stream, flush=True)
+
+    def on_fit_end(self, state: FitState) -> None:
+        if self.epoch_bar is not None:
+            self.epoch_bar.close()
+
+
+def _summary(logs: dict) -> str:
+    keys = ("train_loss", "val_loss", "val_acc")
+    return " ".join(f"{k}={logs[k]:.4g}" for k in keys if k in logs) + f" {logs.get('seconds', 0):.1f}s"

@@ -1,0 +1,207 @@
+"""One training loop for every experiment: ``fit`` with per-epoch history and callbacks."""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ..data.tensors import Dataset, Split
+from .config import TrainConfig, loss_fn, lr_factor, make_optimizer
+
+
+@dataclass
+class History:
+    """Per-epoch series (``epochs``) and per-step series written by callbacks (``steps``)."""
+
+    epochs: dict[str, list[float]] = field(default_factory=dict)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+
+    def log_epoch(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.epochs.setdefault(k, []).append(float(v))
+
+    def log_step(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.steps.setdefault(k, []).append(float(v))
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last epoch's values."""
+        return {k: v[-1] for k, v in self.epochs.items() if v}
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        t = self.epochs.get("seconds", [])
+        return sum(t) / len(t) if t else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.epochs, **({"steps": self.steps} if self.steps else {})}
+
+
+@dataclass
+class FitState:
+    """What callbacks see; ``loss`` is the last batch's loss (a tensor: no sync unless read)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    cfg: TrainConfig
+    history: History
+    steps_per_epoch: int
+    epoch: int = 0
+    step: int = 0
+    loss: torch.Tensor | None = None
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+class Callback:
+    """Hooks into ``fit``; override what you need."""
+
+    def on_fit_start(self, state: FitState) -> None: ...
+    def on_epoch_start(self, state: FitState) -> None: ...
+    def on_after_backward(self, state: FitState) -> None: ...
+    def on_step_end(self, state: FitState) -> None: ...
+    def on_epoch_end(self, state: FitState) -> None: ...
+    def on_fit_end(self, state: FitState) -> None: ...
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _autocast(device: torch.device, cfg: TrainConfig):
+    if device.type == "cuda" and cfg.amp:
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return contextlib.nullcontext()
+
+
+def _prepare(split: Split, device: torch.device, channels_last: bool) -> Split:
+    split = split.to(device)
+    if channels_last and split.x.dim() == 4:
+        split = Split(split.x.contiguous(memory_format=torch.channels_last), split.y)
+    return split
+
+
+def _as_splits(data: Dataset | Sequence[Split | None]) -> tuple[Split, Split | None]:
+    if isinstance(data, Dataset):
+        raise TypeError("fit takes (train, val) splits; hold out a validation split with "
+                        "dataset.val_split(n) rather than tuning on the test set")
+    train, val = data
+    return train, val
+
+
+def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
+        callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
+        seed: int | None = None) -> History:
+    """Train ``model`` on ``data = (train, val)`` with the recipe ``cfg``; returns its history.
+
+    Per epoch it logs train_loss, val_loss (and *_acc for classification), lr and seconds (the
+    training time alone). The train split is shuffled by a generator seeded from ``seed`` (or from
+    the global torch RNG, which the runner seeds), so runs are reproducible.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    use_cl = cfg.channels_last and device.type in ("cpu", "cuda")
+    train, val = _as_splits(data)
+    train = _prepare(train, device, use_cl and train.x.dim() == 4)
+    val = _prepare(val, device, use_cl and val.x.dim() == 4) if val is not None else None
+    model.to(device)
+    if use_cl and train.x.dim() == 4:
+        model.to(memory_format=torch.channels_last)
+
+    callbacks = list(callbacks)
+    criterion = loss_fn(cfg)
+    optimizer = make_optimizer(model.parameters(), cfg)
+    steps_per_epoch = train.num_batches(cfg.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps_per_epoch))
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp
+                                  and not torch.cuda.is_bf16_supported())
+    if seed is None:
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+    gen = torch.Generator().manual_seed(seed)
+    state = FitState(model, optimizer, cfg, History(), steps_per_epoch)
+    for cb in callbacks:
+        cb.on_fit_start(state)
+
+    for epoch in range(1, cfg.epochs + 1):
+        state.epoch = epoch
+        for cb in callbacks:
+            cb.on_epoch_start(state)
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        t0 = time.perf_counter()
+        for x, y in train.batches(cfg.batch_size, shuffle=True, generator=gen):
+            with _autocast(device, cfg):
+                out = model(x)
+                loss = criterion(out, y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            state.loss = loss.detach()
+            for cb in callbacks:
+                cb.on_after_backward(state)
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            loss_sum += state.loss * len(y)
+            if cfg.classification:
+                correct += (out.detach().argmax(1) == y).sum()
+            state.step += 1
+            for cb in callbacks:
+                cb.on_step_end(state)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        logs = {"epoch": epoch, "train_loss": loss_sum.item() / len(train)}
+        if cfg.classification:
+            logs["train_acc"] = correct.item() / len(train)
+        if val is not None:
+            logs.update({f"val_{k}": v for k, v in evaluate(model, val, cfg, device).items()})
+        logs.update(lr=optimizer.param_groups[0]["lr"], seconds=seconds)
+        state.history.log_epoch(logs)
+        state.logs = logs
+        for cb in callbacks:
+            cb.on_epoch_end(state)
+    for cb in callbacks:
+        cb.on_fit_end(state)
+    return state.history
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, split: Split, cfg: TrainConfig = TrainConfig(),
+            device: torch.device | str | None = None) -> torch.Tensor:
+    """Model outputs for every sample of ``split`` (float32, on the CPU)."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    outs = []
+    for x, _ in split.to(device).batches(cfg.eval_batch_size):
+        with _autocast(device, cfg):
+            outs.append(model(x).float().cpu())
+    model.train(was_training)
+    return torch.cat(outs)
+
+
+def evaluate(model: nn.Module, split: Split, cfg: TrainConfig = TrainConfig(),
+             device: torch.device | str | None = None) -> dict[str, float]:
+    """Mean loss (and accuracy for classification) of ``model`` on ``split``."""
+    return score(predict(model, split, cfg, device), split.y, cfg)
+
+
+def score(outputs: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, float]:
+    """Mean loss, and accuracy for classification, of ``outputs`` against targets ``y``."""
+    y = y.to(outputs.device)
+    metrics = {"loss": loss_fn(cfg)(outputs, y).item()}
+    if cfg.classification:
+        metrics["acc"] = (outputs.argmax(1) == y).float().mean().item()
+    return metrics

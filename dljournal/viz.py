@@ -1,0 +1,116 @@
+"""All plotting, one style. Figure builders return a matplotlib Figure for ``Result.figures``;
+``draw_*`` functions return a callable that draws onto one axes, to be combined by ``panels``."""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.0)
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold",
+                     "axes.titlesize": "medium", "legend.frameon": False})
+
+WIDTH = 6.4  # inches: the text width of an A4 page
+PANEL_HEIGHT = 2.5
+
+Draw = Callable[[plt.Axes], None]
+
+
+def _series(history) -> Mapping[str, Sequence[float]]:
+    return history.epochs if hasattr(history, "epochs") else history
+
+
+def panels(draws: Mapping[str, Draw], ncols: int | None = None, height: float = PANEL_HEIGHT,
+           sharey: bool = False) -> plt.Figure:
+    """One titled axes per entry of ``draws``, in a grid ``ncols`` wide."""
+    items = list(draws.items())
+    ncols = ncols or min(len(items), 3)
+    nrows = -(-len(items) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, height * nrows), squeeze=False, sharey=sharey)
+    for ax, (title, draw) in zip(axes.flat, items):
+        draw(ax)
+        ax.set_title(title)
+    for ax in list(axes.flat)[len(items):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def draw_curves(histories: Mapping[str, object], metric: str = "loss", logy: bool = False) -> Draw:
+    """Train (dashed) and validation (solid) ``metric`` per run, one colour per run."""
+    def draw(ax: plt.Axes) -> None:
+        for color, (name, h) in zip(sns.color_palette(n_colors=max(len(histories), 1)), histories.items()):
+            s = _series(h)
+            epochs = s.get("epoch") or range(1, len(s.get(f"train_{metric}", s.get(f"val_{metric}", []))) + 1)
+            if f"train_{metric}" in s:
+                ax.plot(epochs, s[f"train_{metric}"], "--", color=color, alpha=0.75)
+            if f"val_{metric}" in s:
+                ax.plot(epochs, s[f"val_{metric}"], "-", color=color, label=name)
+            elif f"train_{metric}" in s:
+                ax.lines[-1].set(linestyle="-", label=name, alpha=1)
+        ax.set(xlabel="epoch", ylabel={"loss": "loss", "acc": "accuracy"}.get(metric, metric))
+        if logy:
+            ax.set_yscale("log")
+        ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_loss(histories: Mapping[str, object], key: str = "train_loss") -> Draw:
+    """One ``key`` series per run against epochs, log scale (e.g. regression losses).
+
+    A value may be a list of histories (seeds): then the median is drawn with a min-max band.
+    """
+    def draw(ax: plt.Axes) -> None:
+        for name, h in histories.items():
+            group = h if isinstance(h, (list, tuple)) else [h]
+            ys = np.array([_series(g)[key] for g in group])  # (seeds, epochs)
+            epochs = np.arange(1, ys.shape[1] + 1)
+            line, = ax.plot(epochs, np.median(ys, 0), label=name, lw=1.2)
+            if len(group) > 1:
+                ax.fill_between(epochs, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2, lw=0)
+        ax.set(xlabel="epoch", ylabel=key.replace("_", " "), yscale="log")
+        ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_fit(x: np.ndarray, truth: np.ndarray, preds: Mapping[str, np.ndarray]) -> Draw:
+    """Ground truth (thick black) and each model's prediction over ``x``."""
+    def draw(ax: plt.Axes) -> None:
+        ax.plot(x, truth, color="black", lw=2.4, alpha=0.8, label="ground truth")
+        for name, p in preds.items():
+            ax.plot(x, p, lw=1.1, label=name)
+        ax.set(xlabel="x", ylabel="y")
+        ax.legend(fontsize="x-small")
+    return draw
+
+
+def learning_curves(histories: Mapping[str, object], metrics: Sequence[str] = ("loss", "acc"),
+                    logy: bool = False) -> plt.Figure:
+    """Loss and accuracy panels, train dashed and validation solid, one colour per run."""
+    present = [m for m in metrics if any(f"train_{m}" in _series(h) or f"val_{m}" in _series(h)
+                                         for h in histories.values())]
+    return panels({m if m != "acc" else "accuracy": draw_curves(histories, m, logy and m == "loss")
+                   for m in present}, ncols=len(present))
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[str],
+                     title: str = "", normalize: bool = True) -> plt.Figure:
+    """Rows: true class, columns: predicted; row-normalised (recall) when ``normalize``."""
+    k = len(classes)
+    cm = np.zeros((k, k), dtype=float)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    size = min(WIDTH * 0.75, 1.4 + 0.38 * k)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    sns.heatmap(cm, annot=k <= 12, fmt=".2f" if normalize else ".0f", cmap="Blues", cbar=False,
+                xticklabels=classes, yticklabels=classes, ax=ax, annot_kws={"size": 6},
+                vmin=0, vmax=1 if normalize else None, square=True)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    return fig

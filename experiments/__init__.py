@@ -1,0 +1,1 @@
+"""The project's experiments: one module per report, decorated functions only."""

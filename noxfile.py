@@ -1,0 +1,85 @@
+"""Sessions of the journal. They all share one virtualenv, ``.venv`` (torch alone is 5.5 GB);
+it is created on first use and reinstalled only when ``pyproject.toml`` changes.
+
+    nox -s journal            run the default report's experiments (quick) and build its PDF
+    nox -s tests              the test suite
+    nox -s run_experiments -- --report cpsc8430_hw1 --profile quick [--only EXP02] [--force]
+    nox -s build_report    -- --report cpsc8430_hw1 --author "Ivan Franko"
+    nox -s bench              engine fit vs a plain DataLoader loop, plus the cached-rebuild time
+    nox -s tensorboard        TensorBoard on 127.0.0.1 for build/tensorboard
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "none"  # we manage the one shared environment ourselves
+nox.options.sessions = ["journal"]
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+ENV = {"PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
+
+
+def shared_env(session: nox.Session) -> Path:
+    """The shared virtualenv's python, installed with this project (editable) and its test extras."""
+    python = VENV / "bin" / "python"
+    stamp = VENV / ".installed-from"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(VENV))
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        session.log("installing the project into .venv (first time: about two minutes; torch is large)")
+        session.run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-e", f"{ROOT}[test]")
+        stamp.write_text(wanted)
+    return python
+
+
+def dljournal(session: nox.Session, *args: str) -> None:
+    session.run(str(shared_env(session)), "-m", "dljournal", *args, env=ENV)
+
+
+@nox.session
+def journal(session: nox.Session) -> None:
+    """The main job: run the experiments of a report, then build its PDF (args as for both)."""
+    dljournal(session, "report", *session.posargs)
+
+
+@nox.session
+def run_experiments(session: nox.Session) -> None:
+    """Run the experiments of a report; skips those whose cached result is valid."""
+    dljournal(session, "run", *session.posargs)
+
+
+@nox.session
+def build_report(session: nox.Session) -> None:
+    """Render the report PDF from cached results and journal/<report>/*.md."""
+    dljournal(session, "build", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Engine fit vs a plain DataLoader loop on MNIST; writes build/bench/*.json."""
+    dljournal(session, "bench", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (no network, no GPU, no ../shared needed)."""
+    python = shared_env(session)
+    session.run(str(python), "-m", "pytest", *(session.posargs or ["-q"]), env=ENV)
+
+
+@nox.session
+def tensorboard(session: nox.Session) -> None:
+    """TensorBoard for build/tensorboard, on 127.0.0.1 only."""
+    python = shared_env(session)
+    logdir = ROOT / "build" / "tensorboard"
+    logdir.mkdir(parents=True, exist_ok=True)
+    session.run(str(python), "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+                *session.posargs, env={**ENV, "TF_CPP_MIN_LOG_LEVEL": "2"})

@@ -1,0 +1,50 @@
+"""Bad input: non-zero exit and one clear line."""
+import pytest
+
+from dljournal.cli import main
+
+
+def one_line_error(capsys, argv, code=2):
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    assert exc.value.code == code
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    return err
+
+
+def test_unknown_report(capsys, repo_project):
+    err = one_line_error(capsys, ["run", "--report", "cpsc8430_hw2x", "--list"])
+    assert "unknown report 'cpsc8430_hw2x'" in err and "cpsc8430_hw1" in err
+
+
+def test_unknown_experiment(capsys, repo_project):
+    err = one_line_error(capsys, ["run", "--report", "cpsc8430_hw1", "--only", "EXP2", "--list"])
+    assert "unknown experiment 'EXP2'" in err and "EXP02" in err
+
+
+def test_bad_profile(capsys, repo_project):
+    err = one_line_error(capsys, ["run", "--profile", "fast"])
+    assert "invalid choice: 'fast'" in err
+
+
+def test_bad_data_root_fails_with_the_path(capsys, repo_project, tmp_path):
+    code = main(["run", "--report", "cpsc8430_hw1", "--only", "EXP02", "--profile", "quick",
+                 "--data-root", str(tmp_path / "nowhere"), "--build-dir", str(tmp_path / "b")])
+    assert code == 1
+    assert f"file not found: {tmp_path / 'nowhere' / 'MNIST' / 'raw'}" in capsys.readouterr().err
+
+
+def test_list_shows_cache_state(capsys, repo_project, tmp_path):
+    assert main(["run", "--list", "--profile", "smoke", "--build-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "EXP01" in out and "EXP02" in out and "missing" in out
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--report", "--profile", "--only", "--force", "--data-root", "--device", "--list",
+                   "--author", "--seed", "--build-dir"):
+        assert option in out
