@@ -53,3 +53,23 @@ def cnn_shallow(channels: int = 80, num_classes: int = 10) -> ShallowCNN:
 @register_model(input_shape=(1, 28, 28), output_dim=10)
 def cnn_deep(width: int = 16, num_classes: int = 10) -> DeepCNN:
     return DeepCNN(width, num_classes)
+
+
+class SmallCNN(nn.Module):
+    """Two conv + pool stages and a small MLP head: the benchmark model."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            *conv_relu(1, 16), nn.MaxPool2d(2),   # (B, 1, 28, 28) -> (B, 16, 14, 14)
+            *conv_relu(16, 32), nn.MaxPool2d(2),  # -> (B, 32, 7, 7)
+        )
+        self.head = nn.Sequential(nn.Linear(32 * 7 * 7, 64), nn.ReLU(inplace=True), nn.Linear(64, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+@register_model(input_shape=(1, 28, 28), output_dim=10)
+def cnn_small(num_classes: int = 10) -> SmallCNN:
+    return SmallCNN(num_classes)
