@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import re
 import sys
 import textwrap
 import types
@@ -61,13 +62,13 @@ class CodeHasher:
         if module is not home or isinstance(obj, types.ModuleType):
             self._add_module(module)
             return
-        name = f"{module.__name__}:{getattr(obj, '__qualname__', repr(obj))}"
+        name = f"{module.__name__}:{_name(obj)}"
         if name in self.parts:
             return
         try:
             self.parts[name] = _tree_hash(inspect.getsource(obj))
         except (OSError, TypeError, SyntaxError):
-            self.parts[name] = sha(repr(obj))
+            self.parts[name] = sha(_stable_repr(obj))
         for code in _code_objects(obj):
             for global_name in _global_names(code):
                 if global_name in home.__dict__:
@@ -78,6 +79,9 @@ class CodeHasher:
             self.add(value, home)
         elif label not in self.parts:  # a constant of the experiment's module
             self.parts[label] = sha(_stable_repr(value))
+            for item in _contents(value):  # e.g. a dict of functions: their code counts too
+                if callable(item) or isinstance(item, types.ModuleType):
+                    self.add(item, home)
 
     def _add_module(self, module: types.ModuleType) -> None:
         name = module.__name__
@@ -118,13 +122,34 @@ def _global_names(code: types.CodeType) -> set[str]:
     return names
 
 
+def _contents(value: Any) -> list:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in (v, *_contents(v))]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [x for v in value for x in (v, *_contents(v))]
+    return []
+
+
+def _name(obj: Any) -> str:
+    """A description of ``obj`` that is the same in every process (no memory addresses)."""
+    if isinstance(obj, types.ModuleType):
+        return f"<module {obj.__name__}>"
+    qual = getattr(obj, "__qualname__", None)
+    if qual is not None:
+        return f"<{getattr(obj, '__module__', '?')}.{qual}>"
+    return _ADDRESS.sub("", repr(obj))
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _stable_repr(value: Any) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return f"{type(value).__qualname__}{json.dumps(dataclasses.asdict(value), sort_keys=True, default=repr)}"
+        return f"{type(value).__qualname__}{json.dumps(dataclasses.asdict(value), sort_keys=True, default=_name)}"
     try:
-        return json.dumps(value, sort_keys=True, default=repr)
+        return json.dumps(value, sort_keys=True, default=_name)
     except (TypeError, ValueError):
-        return repr(value)
+        return _ADDRESS.sub("", repr(value))
 
 
 def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = ()) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -83,18 +82,15 @@ def _suggest(name: str, known) -> str:
 
 
 def load_experiments(project: Project) -> list[str]:
-    """Import every module under the project's experiments folder; return the reports found."""
+    """Import every module and package under the experiments folder; return the reports found."""
     folder = project.experiments
     if not folder.is_dir():
         raise ProjectError(f"no experiments folder at {folder}")
     parent = str(folder.parent)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    for path in sorted(folder.glob("*.py")):
-        if path.stem != "__init__":
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".py" and path.stem != "__init__" or (path / "__init__.py").is_file():
             importlib.import_module(f"{folder.name}.{path.stem}")
     return reports()
 
-
-def source_of(spec: ExperimentSpec) -> str:
-    return inspect.getsource(spec.fn)

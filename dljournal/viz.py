@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -19,6 +20,17 @@ WIDTH = 6.4  # inches: the text width of an A4 page
 PANEL_HEIGHT = 2.5
 
 Draw = Callable[[plt.Axes], None]
+
+
+def _tidy(fig: plt.Figure) -> plt.Figure:
+    """Log axes: ticks at 1, 2, 5 × 10^k and no minor labels (the default crowds short ranges)."""
+    for ax in fig.axes:
+        for axis, scale in ((ax.yaxis, ax.get_yscale()), (ax.xaxis, ax.get_xscale())):
+            if scale == "log":
+                axis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+                axis.set_minor_formatter(mticker.NullFormatter())
+    fig.tight_layout()
+    return fig
 
 
 def _series(history) -> Mapping[str, Sequence[float]]:
@@ -37,8 +49,7 @@ def panels(draws: Mapping[str, Draw], ncols: int | None = None, height: float = 
         ax.set_title(title)
     for ax in list(axes.flat)[len(items):]:
         ax.set_visible(False)
-    fig.tight_layout()
-    return fig
+    return _tidy(fig)
 
 
 def draw_curves(histories: Mapping[str, object], metric: str = "loss", logy: bool = False) -> Draw:
@@ -114,3 +125,73 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequ
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     return fig
+
+
+def draw_xy(x: Sequence[float], ys: Mapping[str, Sequence[float]], xlabel: str, ylabel: str,
+            logx: bool = False, logy: bool = False, marker: str = "o") -> Draw:
+    """One line per entry of ``ys`` against ``x``."""
+    def draw(ax: plt.Axes) -> None:
+        for name, y in ys.items():
+            ax.plot(x, y, marker=marker, ms=3, lw=1.2, label=name)
+        ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")
+        if len(ys) > 1:
+            ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_twin(x: Sequence[float], left: Mapping[str, Sequence[float]], right: Mapping[str, Sequence[float]],
+              xlabel: str, left_label: str, right_label: str, logx: bool = False, logy: bool = False) -> Draw:
+    """``left`` series on the left y-axis (solid), ``right`` on a second y-axis (dashed)."""
+    def draw(ax: plt.Axes) -> None:
+        other = ax.twinx()
+        colors = sns.color_palette(n_colors=len(left) + len(right))
+        same = list(left) == list(right)  # the same runs on both axes share their colours
+        for c, (name, y) in zip(colors, left.items()):
+            ax.plot(x, y, "-", color=c, lw=1.3, label=f"{name} {left_label}")
+        for c, (name, y) in zip(colors[:len(right)] if same else colors[len(left):], right.items()):
+            other.plot(x, y, "--", color=c, lw=1.3, label=f"{name} {right_label}")
+        ax.set(xlabel=xlabel, ylabel=left_label + " (solid)", xscale="log" if logx else "linear",
+               yscale="log" if logy else "linear")
+        other.set_ylabel(right_label + " (dashed)")
+        other.grid(False)
+        lines = ax.get_lines() + other.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], fontsize="x-small", loc="upper center",
+                  bbox_to_anchor=(0.5, -0.2), ncol=min(len(lines), 4))
+    return draw
+
+
+def draw_trajectories(coords: Sequence[np.ndarray], labels: Sequence[Sequence[str]] = (),
+                      names: Sequence[str] = (), axis_labels: Sequence[str] = ("PC 1", "PC 2")) -> Draw:
+    """2-D trajectories, one colour per run; a ring marks the start, each point may carry a label."""
+    def draw(ax: plt.Axes) -> None:
+        for i, (c, xy) in enumerate(zip(sns.color_palette(n_colors=len(coords)), coords)):
+            ax.plot(xy[:, 0], xy[:, 1], "-o", color=c, ms=2.5, lw=1, label=names[i] if names else None)
+            ax.plot(xy[0, 0], xy[0, 1], "o", mfc="none", mec=c, ms=7)
+            for (px, py), text in zip(xy, labels[i] if labels else ()):
+                ax.annotate(text, (px, py), fontsize=4.5, color=c, xytext=(2, 2), textcoords="offset points")
+        ax.set(xlabel=axis_labels[0], ylabel=axis_labels[1])
+        if names:
+            ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_scatter(x: Sequence[float], y: Sequence[float], xlabel: str, ylabel: str, logy: bool = False) -> Draw:
+    def draw(ax: plt.Axes) -> None:
+        ax.scatter(x, y, s=14, alpha=0.8)
+        ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if logy else "linear")
+    return draw
+
+
+def side_by_side(figures_as_draws: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float], bool]]],
+                 xlabel: str, height: float = 1.5) -> plt.Figure:
+    """Columns of stacked panels sharing x per column: ``{column title: {label: (x, y, log)}}``."""
+    cols = list(figures_as_draws.items())
+    nrows = max(len(s) for _, s in cols)
+    fig, axes = plt.subplots(nrows, len(cols), figsize=(WIDTH, height * nrows), sharex="col", squeeze=False)
+    for j, (title, series) in enumerate(cols):
+        for i, (label, (x, y, log)) in enumerate(series.items()):
+            axes[i, j].plot(x, y, lw=0.7)
+            axes[i, j].set(ylabel=label, yscale="log" if log else "linear")
+        axes[0, j].set_title(title)
+        axes[nrows - 1, j].set_xlabel(xlabel)
+    return _tidy(fig)

@@ -118,3 +118,27 @@ def test_narrative_never_changes_a_key(project, tmp_path):
     (journal / "cpsc8430_hw1" / "EXP02.md").write_text("Rewritten narrative {{ this.metrics.deep.test_acc }}")
     after = key_parts(spec, get_profile("smoke"), dataclasses.replace(project, journal=journal), tmp_path, 0)
     assert before == after
+
+
+def test_keys_are_the_same_in_every_process(repo_project, tmp_path):
+    """A key that embeds a memory address (a repr of a function, say) would re-run everything."""
+    import json
+    import subprocess
+    import sys
+
+    script = f'''
+import json, dataclasses
+from pathlib import Path
+from dljournal.project import Project
+from dljournal.registry import load_experiments, experiments_for
+from dljournal.profiles import get_profile
+from dljournal.runner import key_parts
+p = dataclasses.replace(Project.find(Path({str(repo_project.root)!r})), build=Path({str(tmp_path)!r}))
+load_experiments(p)
+print(json.dumps({{s.id: key_parts(s, get_profile("quick"), p, Path("/nonexistent"), 0)
+                   for s in experiments_for("cpsc8430_hw1")}}))
+'''
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                                      text=True).stdout) for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert len({parts["code"] for parts in runs[0].values()}) == len(runs[0])  # each experiment its own

@@ -31,6 +31,7 @@ class ReportSpec:
     author: str = ""
     file_name: str = "{report}"  # e.g. "dl4cv2024_{author}_module2"
     experiments: tuple[str, ...] = ()  # order in the journal; default: all, by id
+    groups: tuple[dict, ...] = ()  # [[groups]] title = "...", experiments = [...]: headed parts of the journal
 
     def output_name(self, author: str) -> str:
         return self.file_name.format(report=self.name, author=author.strip().replace(" ", "_")) + ".pdf"
@@ -51,7 +52,14 @@ def load_report_spec(project: Project, report: str) -> ReportSpec:
         raise ReportError(f"{toml}: unknown key(s) {unknown}; known: {sorted(known)}")
     if "title" not in conf:
         raise ReportError(f"{toml}: 'title' is required")
-    conf["experiments"] = tuple(conf.get("experiments", ()))
+    groups = tuple(conf.get("groups", ()))
+    for g in groups:
+        if set(g) != {"title", "experiments"}:
+            raise ReportError(f"{toml}: each [[groups]] needs exactly 'title' and 'experiments', got {sorted(g)}")
+    if groups and "experiments" in conf:
+        raise ReportError(f"{toml}: give either 'experiments' or [[groups]], not both")
+    conf["groups"] = groups
+    conf["experiments"] = tuple(e for g in groups for e in g["experiments"]) or tuple(conf.get("experiments", ()))
     return ReportSpec(report, folder, **conf)
 
 
@@ -152,10 +160,17 @@ class Journal:
             sec = Section(res, narrative)
             sec.figures = [self.figure(exp_id, n, where) for n in res.figures if ("fig", exp_id, n) not in self.placed]
             sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
-            sec.config_rows = [(k, _short(v)) for k, v in res.config.items()]
+            sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config)]
             sec.metric_rows = [(k, format_cell(k, v)) for k, v in flatten(res.metrics)]
             out.append(sec)
         return out
+
+    def grouped(self, sections: list[Section]) -> list[tuple[str | None, list[Section]]]:
+        """(group title, its sections); one untitled group when report.toml defines none."""
+        if not self.spec.groups:
+            return [(None, sections)]
+        by_id = {s.result.exp_id: s for s in sections}
+        return [(g["title"], [by_id[e] for e in g["experiments"]]) for g in self.spec.groups]
 
     def html(self, author: str) -> str:
         description = self.narrative(self.spec.folder / "description.md")
@@ -168,6 +183,7 @@ class Journal:
         template = page_env.get_template("report.html.j2")
         return template.render(
             spec=self.spec, author=author, description=description, sections=sections, summary=summary,
+            groups=self.grouped(sections),
             profiles=profiles, smoke="smoke" in profiles, built=dt.date.today().isoformat(),
             css=(self.project.templates / "report.css").resolve().as_uri())
 

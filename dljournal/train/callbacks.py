@@ -30,6 +30,41 @@ class GradNorm(Callback):
         state.history.log_step(values)
 
 
+class WeightSnapshots(Callback):
+    """Keeps flattened weights (all parameters, or those whose name starts with ``layer``) before
+    training and after every ``every``-th epoch, with that epoch's logs: an optimisation trajectory.
+
+    ``snapshots`` is a (snapshots, parameters) float32 array; ``epochs`` and ``logs`` align with it.
+    """
+
+    def __init__(self, every: int = 1, layer: str | None = None):
+        self.every, self.layer = every, layer
+        self._weights: list = []
+        self.epochs: list[int] = []
+        self.logs: list[dict] = []
+
+    def _take(self, state: FitState) -> None:
+        params = [p.detach().flatten() for n, p in state.model.named_parameters()
+                  if self.layer is None or n.startswith(self.layer)]
+        if not params:
+            raise ValueError(f"no parameter name starts with {self.layer!r}")
+        self._weights.append(torch.cat(params).float().cpu().numpy())
+        self.epochs.append(state.epoch)
+        self.logs.append(dict(state.logs))
+
+    def on_fit_start(self, state: FitState) -> None:
+        self._take(state)
+
+    def on_epoch_end(self, state: FitState) -> None:
+        if state.epoch % self.every == 0 or state.epoch == state.cfg.epochs:
+            self._take(state)
+
+    @property
+    def snapshots(self):
+        import numpy as np
+        return np.stack(self._weights)
+
+
 class TensorBoard(Callback):
     """Writes every epoch's logs (and step series of other callbacks) as TensorBoard scalars."""
 
@@ -121,3 +156,21 @@ class Progress(Callback):
 def _summary(logs: dict) -> str:
     keys = ("train_loss", "val_loss", "val_acc")
     return " ".join(f"{k}={logs[k]:.4g}" for k in keys if k in logs) + f" {logs.get('seconds', 0):.1f}s"
+
+
+def track(items, desc: str, stream=None, every: float = 10.0):
+    """Iterate ``items`` with a progress bar (ETA) on a terminal, or a line every ``every`` s in logs."""
+    stream = stream or sys.stderr
+    items = list(items)
+    if hasattr(stream, "isatty") and stream.isatty():
+        from tqdm.auto import tqdm
+        yield from tqdm(items, desc=f"  {desc}", file=stream, dynamic_ncols=True)
+        return
+    t0 = last = time.perf_counter()
+    for i, item in enumerate(items):
+        yield item
+        now = time.perf_counter()
+        if i + 1 == len(items) or now - last >= every:
+            last = now
+            eta = (now - t0) / (i + 1) * (len(items) - i - 1)
+            print(f"  {desc} {i + 1}/{len(items)} (eta {eta:.0f}s)", file=stream, flush=True)

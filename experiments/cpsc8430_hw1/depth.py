@@ -1,4 +1,4 @@
-"""CPSC-8430 Deep Learning, Homework 1, part 1: deep vs shallow networks."""
+"""HW1 part 1: deep vs shallow networks at an equal parameter budget."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from dljournal.stats import aggregate, median_index
 from dljournal.tables import compare_runs
 from dljournal.train import count_layers, seed_everything
 
-REPORT = "cpsc8430_hw1"
+REPORT = "cpsc8430_hw1"  # every module of this package contributes to one report
 
 
 # ---- EXP01: fitting 1-D functions ----------------------------------------------------------------

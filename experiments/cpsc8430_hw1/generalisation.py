@@ -1,0 +1,169 @@
+"""HW1 part 3: generalisation, i.e. random labels, model size, and flatness."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from dljournal import Result, TrainConfig, evaluate, experiment, viz
+from dljournal.analysis import interpolation_curve, jacobian_norm
+from dljournal.data import Split
+from dljournal.models import create_model
+from dljournal.train import count_params, seed_everything
+
+REPORT = "cpsc8430_hw1"
+
+
+# ---- EXP06: can the network fit random labels? ---------------------------------------------------
+@dataclass(frozen=True)
+class RandomLabelCfg(TrainConfig):
+    hidden: tuple[int, ...] = (512, 512)
+    n_train: int | None = None
+
+
+@experiment(
+    "EXP06", report=REPORT, title="Fitting random labels",
+    question="Can the network memorise MNIST images whose labels were shuffled, and what happens to "
+             "the loss on the (correctly labelled) test set meanwhile?",
+    config=RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3), data=("mnist",),
+    quick=dict(epochs=80, n_train=5000), smoke=dict(epochs=4))
+def random_labels(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("mnist", n_train=cfg.n_train)
+    g = torch.Generator().manual_seed(ctx.seed)
+    shuffled = Split(ds.train.x, ds.train.y[torch.randperm(len(ds.train), generator=g).to(ds.train.y.device)])
+    agree = (shuffled.y == ds.train.y).float().mean().item()
+    h = ctx.fit(create_model("mnist_mlp", hidden=cfg.hidden), (shuffled, ds.test), name="random-labels")
+    e = h.epochs
+    best_test = int(np.argmin(e["val_loss"]))
+    test_curves = {"train": e["train_loss"], "test": e["val_loss"]}
+    return Result(
+        metrics={"n_train": len(shuffled), "labels_unchanged": agree, "final_train_loss": e["train_loss"][-1],
+                 "final_train_acc": e["train_acc"][-1], "first_test_loss": e["val_loss"][0],
+                 "min_test_loss": e["val_loss"][best_test], "min_test_epoch": best_test + 1,
+                 "final_test_loss": e["val_loss"][-1], "final_test_acc": e["val_acc"][-1]},
+        history={"random-labels": h.to_dict()},
+        figures={"curves": (viz.panels({
+            "loss": viz.draw_xy(e["epoch"], test_curves, "epoch", "cross-entropy", marker=""),
+            "accuracy": viz.draw_xy(e["epoch"], {"train (random labels)": e["train_acc"], "test": e["val_acc"]},
+                                    "epoch", "accuracy", marker="")}, ncols=2),
+            f"An MLP 784-{'-'.join(map(str, cfg.hidden))}-10 trained on {len(shuffled):,} MNIST images with "
+            "shuffled labels: loss and accuracy on the training set (random labels) and the test set (true labels).")})
+
+
+# ---- EXP07: number of parameters vs generalisation -----------------------------------------------
+@dataclass(frozen=True)
+class WidthCfg(TrainConfig):
+    widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # one hidden layer
+    n_train: int | None = None
+
+
+@experiment(
+    "EXP07", report=REPORT, title="Number of parameters vs generalisation",
+    question="As a network grows, how do its training and test loss and accuracy change?",
+    config=WidthCfg(epochs=20, batch_size=128, lr=1e-3), data=("mnist",),
+    quick=dict(epochs=10, n_train=20000), smoke=dict(epochs=2))
+def parameters_vs_generalisation(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("mnist", n_train=cfg.n_train)
+    rows = []
+    for width in cfg.widths:
+        seed_everything(ctx.seed)
+        model = create_model("mnist_mlp", hidden=(width,))
+        ctx.fit(model, (ds.train, None), name=f"width{width}")
+        tr, te = evaluate(model, ds.train, cfg), evaluate(model, ds.test, cfg)
+        rows.append({"hidden units": width, "params": count_params(model), "train loss": tr["loss"],
+                     "test loss": te["loss"], "train acc": tr["acc"], "test acc": te["acc"],
+                     "gap (acc)": tr["acc"] - te["acc"]})
+    p = [r["params"] for r in rows]
+    col = {k: [r[k] for r in rows] for k in rows[0]}
+    best = max(rows, key=lambda r: r["test acc"])
+    return Result(
+        metrics={"models": len(rows), "n_train": len(ds.train), "smallest": rows[0], "largest": rows[-1],
+                 "best_test": best, "largest_rank": 1 + sorted(col["test acc"], reverse=True).index(rows[-1]["test acc"])},
+        tables={"widths": (rows, f"MLPs 784-h-10 trained for {cfg.epochs} epochs on {len(ds.train):,} images.")},
+        figures={"params": (viz.panels({
+            "loss": viz.draw_xy(p, {"train": col["train loss"], "test": col["test loss"]}, "parameters", "loss",
+                                logx=True, logy=True),
+            "accuracy": viz.draw_xy(p, {"train": col["train acc"], "test": col["test acc"]}, "parameters",
+                                    "accuracy", logx=True)}, ncols=2),
+            f"Training and test loss and accuracy of {len(rows)} MLPs of growing width against their number "
+            "of parameters (log scale).")})
+
+
+# ---- EXP08 and EXP09: flatness ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlatnessCfg(TrainConfig):
+    hidden: tuple[int, ...] = (128,)
+    batch_sizes: tuple[int, ...] = (64, 1024)
+    alphas: tuple[float, ...] = tuple(np.round(np.linspace(-1, 2, 61), 3))
+    n_eval: int = 10000  # training images used to evaluate train loss/accuracy (a fixed subset)
+    n_jacobian: int = 1000  # test images over which the sensitivity is averaged
+
+
+def train_by_batch_size(ctx, ds, cfg) -> dict[int, torch.nn.Module]:
+    models = {}
+    for bs in cfg.batch_sizes:
+        seed_everything(ctx.seed)
+        models[bs] = create_model("mnist_mlp", hidden=cfg.hidden)
+        ctx.fit(models[bs], (ds.train, None), replace(cfg, batch_size=bs), name=f"batch{bs}")
+    return models
+
+
+@experiment(
+    "EXP08", report=REPORT, title="Flatness: interpolating two models",
+    question="Along the straight line between a model trained with small batches and one trained with "
+             "large batches, how do loss and accuracy change? Is one of them in a flatter region?",
+    config=FlatnessCfg(epochs=20, lr=1e-3), data=("mnist",),
+    quick=dict(epochs=6), smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))))
+def interpolation(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("mnist")
+    a, b = train_by_batch_size(ctx, ds, cfg).values()
+    splits = {"train": ds.train.subset(cfg.n_eval, ctx.seed), "test": ds.test}
+    c = interpolation_curve(a, b, cfg.alphas, splits, cfg)
+    i0, i1 = c["alpha"].index(0.0), c["alpha"].index(1.0)
+    bs1, bs2 = cfg.batch_sizes
+    return Result(
+        metrics={"points": len(c["alpha"]),
+                 **{f"batch{bs}": {k: c[k][i] for k in c if k != "alpha"} for bs, i in ((bs1, i0), (bs2, i1))},
+                 "max_test_loss_between": max(c["test_loss"][i0:i1 + 1]),
+                 "min_test_acc_between": min(c["test_acc"][i0:i1 + 1])},
+        history={"interpolation": c},
+        figures={"interpolation": (viz.panels({"": viz.draw_twin(
+            c["alpha"], {"train": c["train_loss"], "test": c["test_loss"]},
+            {"train": c["train_acc"], "test": c["test_acc"]}, "α", "loss", "accuracy",
+            logy=True)}, ncols=1, height=3.0),
+            f"Loss and accuracy of θ(α) = (1 − α)·θ₁ + α·θ₂ for {len(c['alpha'])} values of α in [−1, 2]; "
+            f"θ₁ trained with batch size {bs1} (α = 0), θ₂ with batch size {bs2} (α = 1).")})
+
+
+@experiment(
+    "EXP09", report=REPORT, title="Flatness: sensitivity vs batch size",
+    question="How do loss, accuracy and the network's sensitivity to its input change with the batch size?",
+    config=FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)), data=("mnist",),
+    quick=dict(epochs=4), smoke=dict(epochs=2, n_jacobian=64))
+def sensitivity(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("mnist")
+    train_eval = ds.train.subset(cfg.n_eval, ctx.seed)
+    rows = []
+    for bs, model in train_by_batch_size(ctx, ds, cfg).items():
+        tr, te = evaluate(model, train_eval, cfg), evaluate(model, ds.test, cfg)
+        rows.append({"batch size": bs, "train loss": tr["loss"], "test loss": te["loss"], "train acc": tr["acc"],
+                     "test acc": te["acc"], "sensitivity": jacobian_norm(model, ds.test.x[:cfg.n_jacobian])})
+    col = {k: [r[k] for r in rows] for k in rows[0]}
+    return Result(
+        metrics={f"batch{r['batch size']}": r for r in rows},
+        tables={"batch_sizes": (rows, "Loss, accuracy and sensitivity (mean Frobenius norm of the Jacobian of "
+                                      f"the logits w.r.t. the input over {cfg.n_jacobian:,} test images).")},
+        figures={"sensitivity": (viz.panels({
+            "loss and sensitivity": viz.draw_twin(col["batch size"], {"train": col["train loss"], "test": col["test loss"]},
+                                                  {"sensitivity": col["sensitivity"]}, "batch size", "loss",
+                                                  "sensitivity", logx=True),
+            "accuracy and sensitivity": viz.draw_twin(col["batch size"], {"train": col["train acc"], "test": col["test acc"]},
+                                                      {"sensitivity": col["sensitivity"]}, "batch size", "accuracy",
+                                                      "sensitivity", logx=True)}, ncols=2, height=2.8),
+            f"MLPs 784-{cfg.hidden[0]}-10 trained for {cfg.epochs} epochs with different batch sizes: loss and "
+            "accuracy (solid) and sensitivity (dashed, right axis).")})

@@ -1,0 +1,161 @@
+"""HW1 part 2: optimisation, i.e. weight trajectories, gradient norms, and points of zero gradient."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from dljournal import Result, TrainConfig, experiment, fit, viz
+from dljournal.analysis import loss_hessian, minimal_ratio, minimise_grad_norm, pca_trajectories
+from dljournal.data import FUNCTIONS, sample_function
+from dljournal.models import create_model
+from dljournal.train import GradNorm, WeightSnapshots, seed_everything, track
+from dljournal.train.config import loss_fn
+
+REPORT = "cpsc8430_hw1"
+
+
+# ---- EXP03: the optimisation process, visualised -------------------------------------------------
+@dataclass(frozen=True)
+class TrajectoryCfg(TrainConfig):
+    hidden: tuple[int, ...] = (32,)  # MLP 784-32-10
+    seeds: tuple[int, ...] = tuple(range(8))
+    snapshot_every: int = 3  # epochs between recorded weights
+    layer: str = "net.1."  # the first Linear layer of the MLP
+    n_train: int | None = None
+    n_val: int = 5000
+
+
+@experiment(
+    "EXP03", report=REPORT, title="Optimisation visualised",
+    question="Where do training runs from different seeds go in weight space, and how do they "
+             "progress from the random start to a good model?",
+    config=TrajectoryCfg(epochs=24, batch_size=128, lr=1e-3), data=("mnist",),
+    quick=dict(epochs=12, snapshot_every=2, seeds=(0, 1, 2, 3)),
+    smoke=dict(epochs=4, seeds=(0, 1, 2, 3), n_val=128))
+def trajectories(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("mnist", n_train=cfg.n_train)
+    train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
+    whole, layer, finals = [], [], []
+    for seed in cfg.seeds:
+        seed_everything(ctx.seed + seed)
+        snaps = [WeightSnapshots(cfg.snapshot_every), WeightSnapshots(cfg.snapshot_every, layer=cfg.layer)]
+        ctx.fit(create_model("mnist_mlp", hidden=cfg.hidden), (train, val), name=f"seed{seed}", callbacks=snaps)
+        whole.append(snaps[0])
+        layer.append(snaps[1])
+        finals.append(snaps[0].logs[-1]["val_acc"])
+    labels = [[f"{log['val_acc']:.0%}" if log else "start" for log in s.logs] for s in whole]
+    draws, metrics = {}, {}
+    for name, snaps in (("whole model", whole), ("first layer", layer)):
+        coords, ratio = pca_trajectories([s.snapshots for s in snaps])
+        metrics[name.replace(" ", "_")] = {"explained_pc1": ratio[0], "explained_pc2": ratio[1],
+                                           "parameters": snaps[0].snapshots.shape[1]}
+        draws[f"{name} ({snaps[0].snapshots.shape[1]:,} weights)"] = viz.draw_trajectories(
+            coords, labels, [f"seed {s}" for s in cfg.seeds],
+            (f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})"))
+    metrics["val_acc_mean"] = float(np.mean(finals))
+    metrics["val_acc_min"] = float(np.min(finals))
+    return Result(
+        metrics=metrics, history={f"seed{s}": w.logs[1:] for s, w in zip(cfg.seeds, whole)},
+        figures={"trajectories": (viz.panels(draws, ncols=2, height=3.2),
+                                  f"Weights of {len(cfg.seeds)} training runs (MLP 784-{cfg.hidden[0]}-10, one "
+                                  f"seed each) every {cfg.snapshot_every} epochs, projected on the first two "
+                                  "principal components of all runs together; labels: validation accuracy, "
+                                  "rings: the random start.")})
+
+
+# ---- EXP04: gradient norm during training --------------------------------------------------------
+@dataclass(frozen=True)
+class GradNormCfg:
+    function: TrainConfig = TrainConfig(loss="mse", epochs=1000, batch_size=128, lr=1e-2, schedule="cosine")
+    fn_name: str = "sinc"
+    fn_hidden: tuple[int, ...] = (10, 18, 15, 4)
+    fn_points: int = 1000
+    mnist: TrainConfig = TrainConfig(epochs=10, batch_size=128, lr=1e-3)
+    mnist_hidden: tuple[int, ...] = (128,)
+    n_train: int | None = None
+
+
+@experiment(
+    "EXP04", report=REPORT, title="Gradient norm during training",
+    question="How does the norm of the gradient evolve while the loss falls?",
+    config=GradNormCfg(), data=("mnist",),
+    quick=dict(function=replace(GradNormCfg.function, epochs=300), mnist=replace(GradNormCfg.mnist, epochs=4)),
+    smoke=dict(function=replace(GradNormCfg.function, epochs=5), mnist=replace(GradNormCfg.mnist, epochs=2)))
+def gradient_norm(ctx) -> Result:
+    cfg = ctx.cfg
+    fn = sample_function(cfg.fn_name, cfg.fn_points)
+    mnist = ctx.data("mnist", n_train=cfg.n_train)
+    tasks = {f"{FUNCTIONS[cfg.fn_name][1]}, MLP ({len(cfg.fn_hidden)} hidden)":
+             (create_model("fn_mlp", hidden=cfg.fn_hidden, activation="leaky_relu"), fn, cfg.function),
+             f"MNIST, MLP 784-{'-'.join(map(str, cfg.mnist_hidden))}-10":
+             (create_model("mnist_mlp", hidden=cfg.mnist_hidden), mnist.train, cfg.mnist)}
+    columns, metrics, history = {}, {}, {}
+    for key, (title, (model, train, tcfg)) in zip(("function", "mnist"), tasks.items()):
+        gn = GradNorm()
+        h = ctx.fit(model, (train, None), tcfg, name=key, callbacks=[gn])
+        steps, norms, losses = h.steps["step"], h.steps["grad_norm"], h.steps["loss"]
+        columns[title] = {"loss": (steps, losses, True), "gradient norm": (steps, norms, True)}
+        tail = norms[-max(len(norms) // 10, 1):]
+        metrics[key] = {"iterations": len(steps), "first_loss": losses[0], "final_loss": h.final["train_loss"],
+                        "first_grad_norm": norms[0], "max_grad_norm": max(norms),
+                        "last10pct_grad_norm": float(np.mean(tail))}
+        history[key] = {"step": steps[::10], "grad_norm": norms[::10], "loss": losses[::10]}
+    return Result(metrics=metrics, history=history, figures={
+        "grad_norm": (viz.side_by_side(columns, xlabel="iteration"),
+                      "Training loss (top) and total gradient norm (bottom, L2 over all parameters) at every "
+                      "iteration, on the function task and on MNIST.")})
+
+
+# ---- EXP05: what happens when the gradient is almost zero ----------------------------------------
+@dataclass(frozen=True)
+class MinimalRatioCfg(TrainConfig):
+    fn_name: str = "sinc"
+    hidden: tuple[int, ...] = (8, 8)  # 97 parameters: the exact Hessian is cheap
+    activation: str = "tanh"  # smooth: the Hessian exists everywhere
+    n_points: int = 200
+    runs: int = 100
+    grad_steps: int = 3000  # phase 2: Adam on ||∇L||²
+    grad_lr: float = 1e-3
+    grad_tol: float = 1e-8  # stop when ||∇L||² falls below this
+    zero_tol: float = 1e-6  # |λ| below zero_tol · max|λ| counts as a flat direction (reported apart)
+
+
+@experiment(
+    "EXP05", report=REPORT, title="When the gradient is almost zero",
+    question="Where training stops (the gradient norm is almost zero), are we at a minimum? How does "
+             "the minimal ratio of the Hessian relate to the loss there?",
+    config=MinimalRatioCfg(loss="mse", epochs=400, batch_size=200, lr=1e-2),
+    quick=dict(runs=20, epochs=300, grad_steps=1500), smoke=dict(runs=3, epochs=5, grad_steps=10, n_points=32))
+def minimal_ratio_exp(ctx) -> Result:
+    cfg = ctx.cfg
+    data = sample_function(cfg.fn_name, cfg.n_points)
+    x, y = data.x.to(ctx.device), data.y.to(ctx.device)
+    rows = []
+    for run in track(range(cfg.runs), "trainings"):
+        seed_everything(ctx.seed + run)
+        model = create_model("fn_mlp", hidden=cfg.hidden, activation=cfg.activation).to(ctx.device)
+        epochs = max(1, cfg.epochs * (1 + run % 4) // 4)  # stop phase 1 at different depths of training
+        fit(model, (data, None), replace(cfg, epochs=epochs), device=ctx.device)
+        crit = minimise_grad_norm(model, loss_fn(cfg), x, y, cfg.grad_steps, cfg.grad_lr, cfg.grad_tol)
+        eig = torch.linalg.eigvalsh(loss_hessian(model, loss_fn(cfg), x, y).double())
+        flat = (eig.abs() < cfg.zero_tol * eig.abs().max()).float().mean().item()
+        rows.append({"run": run, "phase1_epochs": epochs, **crit, "minimal_ratio": minimal_ratio(eig),
+                     "flat_fraction": flat, "min_eig": eig.min().item(), "max_eig": eig.max().item()})
+    ratio = np.array([r["minimal_ratio"] for r in rows])
+    loss = np.array([r["loss"] for r in rows])
+    gn = np.array([r["grad_norm_sq"] for r in rows])
+    return Result(
+        metrics={"runs": len(rows), "params": sum(p.numel() for p in model.parameters()),
+                 "ratio_mean": ratio.mean(), "ratio_min": ratio.min(), "ratio_max": ratio.max(),
+                 "loss_min": loss.min(), "loss_max": loss.max(), "grad_norm_sq_median": float(np.median(gn)),
+                 "grad_norm_sq_max": float(gn.max()), "flat_fraction_mean": float(np.mean([r["flat_fraction"] for r in rows])),
+                 "corr_ratio_loss": float(np.corrcoef(ratio, np.log(loss))[0, 1]) if ratio.std() > 0 else 0.0},
+        history={"runs": rows},
+        figures={"scatter": (viz.panels({"": viz.draw_scatter(ratio, loss, "minimal ratio (fraction of "
+                                                               "positive Hessian eigenvalues)", "loss (MSE)", logy=True)},
+                                        ncols=1, height=2.8),
+                             f"Loss against minimal ratio at {len(rows)} points of almost zero gradient "
+                             f"({FUNCTIONS[cfg.fn_name][1]}, MLP 1-{'-'.join(map(str, cfg.hidden))}-1).")})
