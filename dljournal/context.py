@@ -29,6 +29,7 @@ class Context:
     project: Project
     seed: int
     log: Callable[[str], None] = print
+    key: str = ""  # the result's cache key: names state that must not outlive a config (studies)
     sources: dict[str, str] = field(default_factory=dict)  # dataset -> where it came from
 
     @property
@@ -59,17 +60,25 @@ class Context:
         return self.project.tensorboard(self.spec.report, self.spec.id) / run
 
     def fit(self, model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig | None = None, *,
-            name: str, callbacks: Iterable[Callback] = ()) -> History:
+            name: str, callbacks: Iterable[Callback] = (), augment=None) -> History:
         """``train.fit`` on this context's device, with a progress bar and TensorBoard events
         under ``build/tensorboard/<report>/<EXP>/<name>/``."""
         cfg = cfg if cfg is not None else self.cfg
         cbs = [*callbacks, TensorBoard(self.tensorboard_dir(name)), Progress(name)]
-        return fit(model, data, cfg, cbs, device=self.device)
+        return fit(model, data, cfg, cbs, device=self.device, augment=augment)
 
     def train(self, model: nn.Module, data: Sequence[Split | None], test: Split,
-              cfg: TrainConfig | None = None, *, name: str, callbacks: Iterable[Callback] = ()) -> Run:
+              cfg: TrainConfig | None = None, *, name: str, callbacks: Iterable[Callback] = (),
+              augment=None) -> Run:
         """``fit`` on ``data = (train, val)``, then evaluate once on ``test``."""
         cfg = cfg if cfg is not None else self.cfg
-        history = self.fit(model, data, cfg, name=name, callbacks=callbacks)
+        history = self.fit(model, data, cfg, name=name, callbacks=callbacks, augment=augment)
         outputs = predict(model, test, cfg, self.device)
         return Run(name, history, score(outputs, test.y, cfg), count_params(model), outputs)
+
+    def study(self, name: str, direction: str = "maximize"):
+        """An Optuna study in ``build/optuna/<report>.db`` named after this experiment and its
+        cache key: interrupted runs resume it, a changed config starts a new one."""
+        from .tune import study
+        return study(self.project.build / "optuna" / f"{self.spec.report}.db",
+                     f"{self.spec.id}-{name}-{self.key}", seed=self.seed, direction=direction)

@@ -2,8 +2,11 @@
 
 The code part follows what an experiment really calls. Objects defined in the experiment's own
 module are hashed one by one (editing EXP02 leaves EXP01 fresh); engine modules are hashed whole,
-with every project module they import. Hashes are of the syntax tree, so comments and
-formatting never invalidate a result. Presentation code (report rendering, CLI) never counts.
+with every project module they import. A package's submodules count only when something uses them,
+not because the package imports them all to fill its registries: models and datasets reached by name
+(``create_model("cnn_deep")``, ``data=("mnist",)``) are added through the string constants of the
+experiment's code and config. Hashes are of the syntax tree, so comments and formatting never
+invalidate a result. Presentation code (report rendering, CLI) never counts.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import sys
 import textwrap
 import types
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 ENGINE_VERSION = "1"  # bump to invalidate every cached result (e.g. a change in result format)
 
@@ -47,6 +50,7 @@ class CodeHasher:
     def __init__(self, project_dirs: Iterable[Path]):
         self.dirs = [Path(d).resolve() for d in (*project_dirs, _ENGINE_DIR)]
         self.parts: dict[str, str] = {}
+        self.strings: set[str] = set()  # string constants of the experiment's code: registry names
 
     def in_project(self, module: types.ModuleType | None) -> bool:
         if module is None or module.__name__.startswith(_PRESENTATION):
@@ -70,6 +74,7 @@ class CodeHasher:
         except (OSError, TypeError, SyntaxError):
             self.parts[name] = sha(_stable_repr(obj))
         for code in _code_objects(obj):
+            self.strings |= _string_consts(code)
             for global_name in _global_names(code):
                 if global_name in home.__dict__:
                     self._add_value(home.__dict__[global_name], home, f"{module.__name__}.{global_name}")
@@ -90,6 +95,8 @@ class CodeHasher:
         file = _module_file(module)
         self.parts[name] = _tree_hash(file.read_text()) if file and file.suffix == ".py" else sha(name)
         for value in list(vars(module).values()):
+            if isinstance(value, types.ModuleType) and value.__name__.startswith(name + "."):
+                continue  # a submodule the package imported to fill a registry: counted only if used
             target = value if isinstance(value, types.ModuleType) else inspect.getmodule(value)
             if target is not None and target is not module and self.in_project(target):
                 self._add_module(target)
@@ -112,6 +119,27 @@ def _code_objects(obj: Any) -> list[types.CodeType]:
         return out
     code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
     return [code] if code is not None else []
+
+
+def _string_consts(code: types.CodeType) -> set[str]:
+    out = {c for c in code.co_consts if isinstance(c, str)}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out |= _string_consts(const)
+    return out
+
+
+def strings_of(value: Any) -> set[str]:
+    """Every string inside a (nested) config value."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(strings_of(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return set().union(*(strings_of(v) for v in value)) if value else set()
+    return set()
 
 
 def _global_names(code: types.CodeType) -> set[str]:
@@ -152,8 +180,10 @@ def _stable_repr(value: Any) -> str:
         return _ADDRESS.sub("", repr(value))
 
 
-def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = ()) -> str:
-    """Hash of ``fn`` and the project code it (and ``extra_roots``) can reach."""
+def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = (),
+              by_name: Callable[[set[str]], Iterable[Any]] = lambda names: ()) -> str:
+    """Hash of ``fn`` and the project code it (and ``extra_roots``) can reach; ``by_name`` maps the
+    string constants found in that code to objects they name (registered models, say)."""
     home = inspect.getmodule(fn)
     if home is None:
         raise ValueError(f"cannot find the module of {fn!r}")
@@ -161,6 +191,8 @@ def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[P
     hasher.add(fn, home)
     for root in extra_roots:
         hasher.add(root, home)
+    for obj in by_name(hasher.strings):
+        hasher.add(obj, home)
     return hasher.digest()
 
 

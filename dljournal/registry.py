@@ -81,6 +81,15 @@ def _suggest(name: str, known) -> str:
     return f"{hint} (known: {', '.join(known) or 'none'})"
 
 
+def import_submodules(package: str, path) -> None:
+    """Import every module of an experiments package, so that a report can span several files
+    (call from the package's ``__init__``: ``import_submodules(__name__, __path__)``)."""
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        importlib.import_module(f"{package}.{info.name}")
+
+
 def load_experiments(project: Project) -> list[str]:
     """Import every module and package under the experiments folder; return the reports found."""
     folder = project.experiments

@@ -43,12 +43,26 @@ def select(opts: RunOptions) -> list[ExperimentSpec]:
     return [get_experiment(opts.report, e) for e in opts.only] if opts.only else specs
 
 
+def _registered(spec: ExperimentSpec, profile: Profile):
+    """Objects an experiment reaches by name: models named in its code or config, its datasets."""
+    from .data.registry import DATASETS
+    from .models import _MODELS
+
+    config_names = fingerprint.strings_of(spec.config_for(profile.name))
+
+    def by_name(code_names: set[str]) -> list:
+        names = code_names | config_names
+        return ([_MODELS[n].factory for n in sorted(names & set(_MODELS))]
+                + [DATASETS[d].loader for d in spec.data if d in DATASETS])
+    return by_name
+
+
 def key_parts(spec: ExperimentSpec, profile: Profile, project: Project, data_root: Path,
               seed: int) -> dict[str, str]:
     memo = project.build / "cache" / "data_fingerprints.json"
     return {
-        "code": fingerprint.code_hash(spec.fn, extra_roots=[Context],
-                                      project_dirs=[project.experiments])[:16],
+        "code": fingerprint.code_hash(spec.fn, extra_roots=[Context], project_dirs=[project.experiments],
+                                      by_name=_registered(spec, profile))[:16],
         "config": fingerprint.config_hash(spec.config_for(profile.name))[:16],
         "profile": profile.name,
         "data": ",".join(data_identity(d, data_root=data_root, memo=memo, synthetic=profile.synthetic)
@@ -89,9 +103,11 @@ def run(project: Project, opts: RunOptions) -> int:
     log(f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
         f"device {device}, data root {data_root}")
     failed, t_all = [], time.perf_counter()
+    # Keys are taken now, from the code this process imported, not re-read from files edited later.
+    keys = {spec.id: key_parts(spec, profile, project, data_root, opts.seed) for spec in specs}
     for i, spec in enumerate(specs, 1):
         head = f"[{i}/{len(specs)}] {spec.id} {spec.title}"
-        parts = key_parts(spec, profile, project, data_root, opts.seed)
+        parts = keys[spec.id]
         state, why = cache_state(store, spec, parts)
         if state == "fresh" and not opts.force:
             log(f"{head}: skipped, {why}")
@@ -120,7 +136,7 @@ def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_r
     cfg = spec.config_for(profile.name)
     tb = project.tensorboard(spec.report, spec.id)
     shutil.rmtree(tb, ignore_errors=True)  # events of an older run would mix with the new ones
-    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log)
+    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log, key=cache_key(parts))
     seed_everything(seed)
     started, t0 = provenance.now(), time.perf_counter()
     result = spec.fn(ctx)

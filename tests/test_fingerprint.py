@@ -142,3 +142,19 @@ print(json.dumps({{s.id: key_parts(s, get_profile("quick"), p, Path("/nonexisten
                                       text=True).stdout) for _ in range(2)]
     assert runs[0] == runs[1]
     assert len({parts["code"] for parts in runs[0].values()}) == len(runs[0])  # each experiment its own
+
+
+def test_models_count_only_when_used(repo_project, tmp_path, monkeypatch):
+    """EXP02 names cnn_shallow and cnn_deep in its config: their module counts, other models' don't."""
+    import dljournal.fingerprint as fp
+
+    spec = get_experiment("cpsc8430_hw1", "EXP02")
+    real = fp._tree_hash
+
+    def code(marker=None):
+        monkeypatch.setattr(fp, "_tree_hash", lambda src: real(src + "\nX = 1") if marker and marker in src else real(src))
+        return key_parts(spec, get_profile("quick"), repo_project, tmp_path, 0)["code"]
+
+    base = code()
+    assert code("class CifarCNN") == base  # another model's file changed: EXP02 stays fresh
+    assert code("class DeepCNN") != base  # the model it trains changed: EXP02 is stale

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from .registry import DatasetInfo, register_dataset, require
+from .synthetic import prototype_images
 from .tensors import Dataset, Split
 
 GZ_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -52,3 +54,16 @@ def mnist(data_root: Path, cache: Path) -> Dataset:
 
 def fashion_mnist(data_root: Path, cache: Path) -> Dataset:
     return load_idx("FashionMNIST", data_root, cache, FASHION_CLASSES, 0.2860, 0.3530, "FashionMNIST")
+
+
+def _files(folder: str):
+    return lambda root: require(folder.lower(), root, [f"{folder}/raw/{f}" for f in GZ_FILES])
+
+
+register_dataset(DatasetInfo(
+    "mnist", _files("MNIST"), mnist,
+    lambda n_train, n_test, seed: prototype_images((1, 28, 28), DIGITS, n_train, n_test, seed, "mnist(synthetic)")))
+register_dataset(DatasetInfo(
+    "fashion_mnist", _files("FashionMNIST"), fashion_mnist,
+    lambda n_train, n_test, seed: prototype_images((1, 28, 28), FASHION_CLASSES, n_train, n_test, seed,
+                                                   "fashion_mnist(synthetic)")))

@@ -46,4 +46,13 @@ def create_model(name: str, **kwargs) -> nn.Module:
     return model_entry(name).factory(**kwargs)
 
 
-from . import cnn, mlp  # noqa: E402,F401  (registers the models)
+def _import_all() -> None:
+    """Every module of this package registers its models on import; a new file needs no wiring."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()

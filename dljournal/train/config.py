@@ -20,6 +20,7 @@ class TrainConfig:
     loss: str = "cross_entropy"  # cross_entropy (classification) | mse (regression)
     label_smoothing: float = 0.0
     grad_clip: float = 0.0  # max total gradient norm; 0 = off
+    l1: float = 0.0  # weight of the L1 penalty λ·Σ|w| on weight tensors (not biases or norms)
     eval_batch_size: int = 1000
     channels_last: bool = True  # for 4-D inputs; measurably faster for convs on CPU and GPU
     amp: bool = True  # autocast on CUDA only (bf16 where supported)
@@ -66,3 +67,8 @@ def loss_fn(cfg: TrainConfig):
     if cfg.loss == "mse":
         return torch.nn.MSELoss()
     raise ValueError(f"unknown loss {cfg.loss!r} (cross_entropy, mse)")
+
+
+def l1_penalty(model: torch.nn.Module) -> torch.Tensor:
+    """Σ|w| over weight tensors (dim > 1): its gradient is sign(w), so λ·penalty adds λ·sign(w)."""
+    return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1)

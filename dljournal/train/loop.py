@@ -4,13 +4,13 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from ..data.tensors import Dataset, Split
-from .config import TrainConfig, loss_fn, lr_factor, make_optimizer
+from .config import TrainConfig, l1_penalty, loss_fn, lr_factor, make_optimizer
 
 
 @dataclass
@@ -98,14 +98,19 @@ def _as_splits(data: Dataset | Sequence[Split | None]) -> tuple[Split, Split | N
     return train, val
 
 
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
 def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
         callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int | None = None) -> History:
+        seed: int | None = None, augment: Augmentation | None = None) -> History:
     """Train ``model`` on ``data = (train, val)`` with the recipe ``cfg``; returns its history.
 
     Per epoch it logs train_loss, val_loss (and *_acc for classification), lr and seconds (the
     training time alone). The train split is shuffled by a generator seeded from ``seed`` (or from
-    the global torch RNG, which the runner seeds), so runs are reproducible.
+    the global torch RNG, which the runner seeds), so runs are reproducible. ``augment(x, generator)``
+    transforms each training batch on the device (see ``dljournal.data.augment``). ``train_loss`` is
+    the data loss alone, without the L1 penalty, so runs with and without it compare.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     use_cl = cfg.channels_last and device.type in ("cpu", "cuda")
@@ -139,11 +144,14 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
         correct = torch.zeros((), device=device, dtype=torch.long)
         t0 = time.perf_counter()
         for x, y in train.batches(cfg.batch_size, shuffle=True, generator=gen):
+            if augment is not None:
+                x = augment(x, gen)
             with _autocast(device, cfg):
                 out = model(x)
                 loss = criterion(out, y)
+                total = loss + cfg.l1 * l1_penalty(model) if cfg.l1 else loss
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(total).backward()
             state.loss = loss.detach()
             for cb in callbacks:
                 cb.on_after_backward(state)

@@ -1,0 +1,43 @@
+"""The dataset registry: each data module registers what it can load (timm style)."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..project import ProjectError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    files: Callable[[Path], list[Path]]  # the files that make up the data under a root; ProjectError if absent
+    loader: Callable[[Path, Path], Any]  # (data_root, writable cache folder) -> the data
+    synthetic: Callable[[int, int, int], Any]  # (n_train, n_test, seed) -> a stand-in of the same kind
+
+
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    DATASETS[info.name] = info
+    return info
+
+
+def get_info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        close = difflib.get_close_matches(name, DATASETS, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ProjectError(f"unknown dataset {name!r}{hint} (known: {', '.join(sorted(DATASETS))})")
+    return DATASETS[name]
+
+
+def require(name: str, data_root: Path, relative: list[str] | tuple[str, ...]) -> list[Path]:
+    """The files ``relative`` under ``data_root``, or one line naming the first one missing."""
+    paths = [data_root / f for f in relative]
+    for p in paths:
+        if not p.is_file():
+            raise ProjectError(f"dataset {name}: file not found: {p} "
+                               f"(data root {data_root}; set --data-root or $DLJOURNAL_DATA_ROOT)")
+    return paths

@@ -1,0 +1,84 @@
+"""Hyper-parameter studies with Optuna: stored in SQLite under build/, resumed after an interrupt,
+pruned epoch by epoch through a ``fit`` callback."""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import optuna
+
+from .train.loop import Callback, FitState
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+class Pruning(Callback):
+    """Reports ``monitor`` to the trial after every epoch; raises TrialPruned when Optuna says so."""
+
+    def __init__(self, trial: optuna.Trial, monitor: str = "val_acc"):
+        self.trial, self.monitor = trial, monitor
+
+    def on_epoch_end(self, state: FitState) -> None:
+        self.trial.report(state.logs[self.monitor], state.epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"epoch {state.epoch}: {self.monitor}={state.logs[self.monitor]:.4f}")
+
+
+def study(storage_file: Path, name: str, seed: int, direction: str = "maximize",
+          startup_trials: int = 5) -> optuna.Study:
+    """Create, or load and resume, the study ``name`` in the SQLite file ``storage_file``.
+
+    Name a study after what it depends on (e.g. the experiment's cache key): a changed config then
+    starts a new study instead of mixing trials of two different searches.
+    """
+    storage_file.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.create_study(
+        study_name=name, storage=f"sqlite:///{storage_file}", load_if_exists=True, direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
+
+
+def finished(s: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in s.get_trials(deepcopy=False) if t.state in FINISHED]
+
+
+def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int,
+             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> int:
+    """Run trials until ``n_trials`` have finished (complete or pruned); returns how many ran now.
+
+    Trials left RUNNING by a killed process are never counted, so a resumed study runs exactly the
+    trials that are missing.
+    """
+    todo = n_trials - len(finished(s))
+    if todo < n_trials:
+        log(f"  study {s.study_name}: resuming, {n_trials - todo} of {n_trials} trials already finished")
+
+    def report(st: optuna.Study, t: optuna.trial.FrozenTrial) -> None:
+        value = f"{t.value:.4f}" if t.value is not None else "pruned"
+        log(f"  trial {len(finished(st))}/{n_trials}: {value} {t.params}")
+
+    if todo > 0:
+        s.optimize(objective, n_trials=todo, callbacks=[report], catch=())
+    return max(todo, 0)
+
+
+def plots(s: optuna.Study) -> dict:
+    """Optimisation history, parameter importances and a slice plot, as matplotlib Figures."""
+    import matplotlib
+    from optuna.visualization import matplotlib as ovm
+
+    # Optuna's plots switch the global matplotlib style; rc_context restores ours afterwards.
+    with warnings.catch_warnings(), matplotlib.rc_context():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        out = {}
+        for key, fn in (("history", ovm.plot_optimization_history), ("importance", ovm.plot_param_importances),
+                        ("slice", ovm.plot_slice)):
+            ax = fn(s)
+            fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+            fig.set_size_inches(6.4 if key == "slice" else 4.8, 2.8 if key == "slice" else 3.0)
+            fig.tight_layout()
+            out[key] = fig
+    return out
