@@ -30,6 +30,7 @@ class Context:
     seed: int
     log: Callable[[str], None] = print
     key: str = ""  # the result's cache key: names state that must not outlive a config (studies)
+    force: bool = False  # --force: start such state afresh too
     sources: dict[str, str] = field(default_factory=dict)  # dataset -> where it came from
 
     @property
@@ -40,6 +41,7 @@ class Context:
         """Dataset ``name`` on the device: real, or its synthetic stand-in in the smoke profile.
 
         ``n_train``/``n_test`` take fixed random subsets (seeded), for reduced-budget profiles.
+        Data that is not an image ``Dataset`` (captions, video clips) comes back as loaded.
         """
         if name not in self.spec.data:
             raise ProjectError(f"{self.spec.id} reads dataset {name!r} but does not declare it: "
@@ -50,6 +52,9 @@ class Context:
                                         synthetic=self.profile.synthetic,
                                         n_train=min(n_train or 512, 512), n_test=min(n_test or 256, 256))
         ds = _LOADED[key]
+        if not isinstance(ds, Dataset):  # captions, video clips...: served as their loader made them
+            self.sources[name] = getattr(ds, "source", name)
+            return ds
         ds = Dataset(ds.name, ds.train.subset(n_train, self.seed), ds.test.subset(n_test, self.seed),
                      ds.classes, ds.source, ds.synthetic, ds.meta)
         self.sources[name] = ds.source + (f"; subset {len(ds.train)} train / {len(ds.test)} test"
@@ -60,25 +65,35 @@ class Context:
         return self.project.tensorboard(self.spec.report, self.spec.id) / run
 
     def fit(self, model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig | None = None, *,
-            name: str, callbacks: Iterable[Callback] = (), augment=None) -> History:
+            name: str, callbacks: Iterable[Callback] = (), augment=None, param_groups=None) -> History:
         """``train.fit`` on this context's device, with a progress bar and TensorBoard events
         under ``build/tensorboard/<report>/<EXP>/<name>/``."""
         cfg = cfg if cfg is not None else self.cfg
         cbs = [*callbacks, TensorBoard(self.tensorboard_dir(name)), Progress(name)]
-        return fit(model, data, cfg, cbs, device=self.device, augment=augment)
+        return fit(model, data, cfg, cbs, device=self.device, augment=augment, param_groups=param_groups)
 
     def train(self, model: nn.Module, data: Sequence[Split | None], test: Split,
               cfg: TrainConfig | None = None, *, name: str, callbacks: Iterable[Callback] = (),
-              augment=None) -> Run:
+              augment=None, param_groups=None) -> Run:
         """``fit`` on ``data = (train, val)``, then evaluate once on ``test``."""
         cfg = cfg if cfg is not None else self.cfg
-        history = self.fit(model, data, cfg, name=name, callbacks=callbacks, augment=augment)
+        history = self.fit(model, data, cfg, name=name, callbacks=callbacks, augment=augment,
+                           param_groups=param_groups)
         outputs = predict(model, test, cfg, self.device)
-        return Run(name, history, score(outputs, test.y, cfg), count_params(model), outputs)
+        return Run(name, history, score(outputs, test.y, cfg), count_params(model), outputs, model)
 
     def study(self, name: str, direction: str = "maximize"):
         """An Optuna study in ``build/optuna/<report>.db`` named after this experiment and its
         cache key: interrupted runs resume it, a changed config starts a new one."""
         from .tune import study
         return study(self.project.build / "optuna" / f"{self.spec.report}.db",
-                     f"{self.spec.id}-{name}-{self.key}", seed=self.seed, direction=direction)
+                     f"{self.spec.id}-{name}-{self.key}", seed=self.seed, direction=direction, fresh=self.force)
+
+    def artifact(self, exp_id: str, name: str):
+        """An artifact (tensors) that experiment ``exp_id`` of this report stored in its result."""
+        from .store import ResultStore, load_artifact
+
+        if exp_id not in self.spec.needs:
+            raise ProjectError(f"{self.spec.id} reads an artifact of {exp_id} but does not declare it: "
+                               f"add needs=({exp_id!r},) to its @experiment")
+        return load_artifact(ResultStore(self.project.results).folder(self.spec.report, exp_id), name)

@@ -21,6 +21,7 @@ class ExperimentSpec:
     config: Any = None  # a frozen dataclass: the full recipe
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data: tuple[str, ...] = ()  # datasets the experiment reads (part of the cache key)
+    needs: tuple[str, ...] = ()  # experiments of the same report whose artifacts it reads
 
     def config_for(self, profile: str) -> Any:
         return resolve(self.config, self.overrides, profile)
@@ -35,7 +36,8 @@ _REGISTRY: dict[tuple[str, str], ExperimentSpec] = {}
 
 
 def experiment(id: str, *, report: str, title: str, question: str, config: Any = None,
-               data: tuple[str, ...] | list[str] = (), smoke: Mapping[str, Any] | None = None,
+               data: tuple[str, ...] | list[str] = (), needs: tuple[str, ...] | list[str] = (),
+               smoke: Mapping[str, Any] | None = None,
                quick: Mapping[str, Any] | None = None, full: Mapping[str, Any] | None = None):
     """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
 
@@ -46,7 +48,7 @@ def experiment(id: str, *, report: str, title: str, question: str, config: Any =
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         where = f"{report}/{id} ({fn.__module__}.{fn.__qualname__})"
         check_overrides(config, overrides, where)
-        spec = ExperimentSpec(id, report, title, question, fn, config, overrides, tuple(data))
+        spec = ExperimentSpec(id, report, title, question, fn, config, overrides, tuple(data), tuple(needs))
         old = _REGISTRY.get((report, id))
         if old is not None and (old.fn.__module__, old.fn.__qualname__) != (fn.__module__, fn.__qualname__):
             raise ValueError(f"{id} is registered twice in report {report}: {old.where} and {spec.where}")

@@ -16,6 +16,8 @@ class Result:
     tables: name -> DataFrame, or (DataFrame, caption).
     figures: name -> matplotlib Figure, or (Figure, caption).
     notes: sentences the report must show (substitutes, caveats).
+    artifacts: name -> tensors (a state dict, embeddings, predictions) that later experiments
+        declaring ``needs=(this id,)`` read with ``ctx.artifact(id, name)``.
     """
 
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -23,6 +25,7 @@ class Result:
     tables: dict[str, Any] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
 
 def jsonable(value: Any) -> Any:

@@ -39,8 +39,21 @@ def log(msg: str) -> None:
 
 
 def select(opts: RunOptions) -> list[ExperimentSpec]:
-    specs = experiments_for(opts.report)
-    return [get_experiment(opts.report, e) for e in opts.only] if opts.only else specs
+    """The experiments to consider, with the ones they need, each after what it needs."""
+    chosen = [get_experiment(opts.report, e) for e in opts.only] if opts.only else experiments_for(opts.report)
+    ordered: list[ExperimentSpec] = []
+
+    def visit(spec: ExperimentSpec, path: tuple[str, ...] = ()) -> None:
+        if spec.id in path:
+            raise ValueError(f"{opts.report}: experiments need each other in a cycle: {' -> '.join(path + (spec.id,))}")
+        for dep in spec.needs:
+            visit(get_experiment(opts.report, dep), path + (spec.id,))
+        if spec not in ordered:
+            ordered.append(spec)
+
+    for spec in chosen:
+        visit(spec)
+    return ordered
 
 
 def _registered(spec: ExperimentSpec, profile: Profile):
@@ -60,7 +73,9 @@ def _registered(spec: ExperimentSpec, profile: Profile):
 def key_parts(spec: ExperimentSpec, profile: Profile, project: Project, data_root: Path,
               seed: int) -> dict[str, str]:
     memo = project.build / "cache" / "data_fingerprints.json"
-    return {
+    needs = {"needs": ",".join(f"{d}={cache_key(key_parts(get_experiment(spec.report, d), profile, project, data_root, seed))}"
+                               for d in spec.needs)} if spec.needs else {}
+    return {**needs,
         "code": fingerprint.code_hash(spec.fn, extra_roots=[Context], project_dirs=[project.experiments],
                                       by_name=_registered(spec, profile))[:16],
         "config": fingerprint.config_hash(spec.config_for(profile.name))[:16],
@@ -112,12 +127,17 @@ def run(project: Project, opts: RunOptions) -> int:
         if state == "fresh" and not opts.force:
             log(f"{head}: skipped, {why}")
             continue
+        blocked = [d for d in spec.needs if d in failed]
+        if blocked:
+            log(f"{head}: not run, it needs {', '.join(blocked)}, which failed")
+            failed.append(spec.id)
+            continue
         if state != "fresh" and store.restore_stashed(spec.report, spec.id, profile.name, cache_key(parts)):
             log(f"{head}: restored the cached {profile.name} result from the stash (nothing to re-run)")
             continue
         log(f"{head}: running, {'--force' if state == 'fresh' else why}{_last_time(store, spec)}")
         try:
-            seconds = run_one(spec, profile, device, data_root, project, opts.seed, parts, store)
+            seconds = run_one(spec, profile, device, data_root, project, opts.seed, parts, store, opts.force)
             log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
         except KeyboardInterrupt:
             log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
@@ -132,11 +152,11 @@ def run(project: Project, opts: RunOptions) -> int:
 
 
 def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_root: Path,
-            project: Project, seed: int, parts: dict[str, str], store: ResultStore) -> float:
+            project: Project, seed: int, parts: dict[str, str], store: ResultStore, force: bool = False) -> float:
     cfg = spec.config_for(profile.name)
     tb = project.tensorboard(spec.report, spec.id)
     shutil.rmtree(tb, ignore_errors=True)  # events of an older run would mix with the new ones
-    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log, key=cache_key(parts))
+    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log, key=cache_key(parts), force=force)
     seed_everything(seed)
     started, t0 = provenance.now(), time.perf_counter()
     result = spec.fn(ctx)
@@ -157,7 +177,8 @@ def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_r
             "command": provenance.command_line(),
         },
     }
-    store.save(spec.report, spec.id, payload, {n: split_caption(f) for n, f in result.figures.items()})
+    store.save(spec.report, spec.id, payload, {n: split_caption(f) for n, f in result.figures.items()},
+               artifacts=result.artifacts)
     return seconds
 
 

@@ -27,3 +27,23 @@ def median_index(values: Sequence[float]) -> int:
     """Index of the run whose value is the median (the lower middle for an even count)."""
     order = np.argsort(np.asarray(values, dtype=float), kind="stable")
     return int(order[(len(order) - 1) // 2])
+
+
+def confused_pairs(y_true, y_pred, classes, k: int = 3) -> list[dict]:
+    """The ``k`` most frequent mistakes: true class, predicted class, and the share of the true
+    class's samples that went there."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(classes)
+    cm = np.zeros((n, n))
+    np.add.at(cm, (y_true, y_pred), 1)
+    rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    np.fill_diagonal(rates, 0)
+    top = np.argsort(rates, axis=None)[::-1][:k]
+    return [{"true": classes[i], "predicted": classes[j], "rate": float(rates[i, j])}
+            for i, j in (np.unravel_index(t, rates.shape) for t in top)]
+
+
+def per_class_recall(y_true, y_pred, classes) -> dict[str, float]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return {c: float((y_pred[y_true == i] == i).mean()) if (y_true == i).any() else float("nan")
+            for i, c in enumerate(classes)}

@@ -75,9 +75,10 @@ class ResultStore:
 
     # ---- writing -------------------------------------------------------------------------
     def save(self, report: str, exp_id: str, payload: dict, figures: dict[str, tuple[Any, str]],
-             dpi: int = 150) -> Path:
-        """Write figures + result.json to a staging folder, then swap it into place."""
+             dpi: int = 150, artifacts: dict[str, Any] | None = None) -> Path:
+        """Write figures, artifacts and result.json to a staging folder, then swap it into place."""
         import matplotlib.pyplot as plt
+        import torch
 
         parent = self.root / report
         parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,11 @@ class ResultStore:
                 fig.savefig(staging / "figures" / f"{name}.png", dpi=dpi, bbox_inches="tight")
                 plt.close(fig)
                 payload["figures"][name] = {"file": f"figures/{name}.png", "caption": caption}
+            if artifacts:
+                (staging / "artifacts").mkdir()
+                for name, value in artifacts.items():
+                    torch.save(value, staging / "artifacts" / f"{name}.pt")
+            payload["artifacts"] = sorted(artifacts or {})
             atomic_write_text(staging / RESULT_FILE, json.dumps(payload, indent=1, allow_nan=False))
             self._swap_in(report, exp_id, staging, payload["profile"])
         except BaseException:
@@ -162,3 +168,13 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def load_artifact(folder: Path, name: str) -> Any:
+    """An artifact of a stored result; ``weights_only`` keeps torch.load from running code."""
+    import torch
+
+    path = folder / "artifacts" / f"{name}.pt"
+    if not path.is_file():
+        raise CorruptResult(f"{path}: artifact not found")
+    return torch.load(path, weights_only=True, map_location="cpu")

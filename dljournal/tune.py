@@ -28,15 +28,19 @@ class Pruning(Callback):
 
 
 def study(storage_file: Path, name: str, seed: int, direction: str = "maximize",
-          startup_trials: int = 5) -> optuna.Study:
+          startup_trials: int = 5, fresh: bool = False) -> optuna.Study:
     """Create, or load and resume, the study ``name`` in the SQLite file ``storage_file``.
 
     Name a study after what it depends on (e.g. the experiment's cache key): a changed config then
-    starts a new study instead of mixing trials of two different searches.
+    starts a new study instead of mixing trials of two different searches. ``fresh`` deletes an
+    existing study of that name first (``--force``).
     """
     storage_file.parent.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{storage_file}"
+    if fresh and name in optuna.get_all_study_names(storage):
+        optuna.delete_study(study_name=name, storage=storage)
     return optuna.create_study(
-        study_name=name, storage=f"sqlite:///{storage_file}", load_if_exists=True, direction=direction,
+        study_name=name, storage=storage, load_if_exists=True, direction=direction,
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
 
@@ -56,9 +60,12 @@ def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_tria
     if todo < n_trials:
         log(f"  study {s.study_name}: resuming, {n_trials - todo} of {n_trials} trials already finished")
 
+    label = s.study_name.split("-")[1] if s.study_name.count("-") >= 2 else s.study_name
+
     def report(st: optuna.Study, t: optuna.trial.FrozenTrial) -> None:
         value = f"{t.value:.4f}" if t.value is not None else "pruned"
-        log(f"  trial {len(finished(st))}/{n_trials}: {value} {t.params}")
+        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items())
+        log(f"  {label} trial {len(finished(st))}/{n_trials}: {value} ({params})")
 
     if todo > 0:
         s.optimize(objective, n_trials=todo, callbacks=[report], catch=())
@@ -73,6 +80,7 @@ def plots(s: optuna.Study) -> dict:
     # Optuna's plots switch the global matplotlib style; rc_context restores ours afterwards.
     with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message=".*tight_layout.*")  # the slice plot's colour bar
         out = {}
         for key, fn in (("history", ovm.plot_optimization_history), ("importance", ovm.plot_param_importances),
                         ("slice", ovm.plot_slice)):

@@ -147,16 +147,16 @@ def draw_twin(x: Sequence[float], left: Mapping[str, Sequence[float]], right: Ma
         colors = sns.color_palette(n_colors=len(left) + len(right))
         same = list(left) == list(right)  # the same runs on both axes share their colours
         for c, (name, y) in zip(colors, left.items()):
-            ax.plot(x, y, "-", color=c, lw=1.3, label=f"{name} {left_label}")
+            ax.plot(x, y, "-", color=c, lw=1.3, label=name if name == left_label else f"{name} {left_label}")
         for c, (name, y) in zip(colors[:len(right)] if same else colors[len(left):], right.items()):
-            other.plot(x, y, "--", color=c, lw=1.3, label=f"{name} {right_label}")
+            other.plot(x, y, "--", color=c, lw=1.3, label=name if name == right_label else f"{name} {right_label}")
         ax.set(xlabel=xlabel, ylabel=left_label + " (solid)", xscale="log" if logx else "linear",
                yscale="log" if logy else "linear")
         other.set_ylabel(right_label + " (dashed)")
         other.grid(False)
         lines = ax.get_lines() + other.get_lines()
         ax.legend(lines, [line.get_label() for line in lines], fontsize="x-small", loc="upper center",
-                  bbox_to_anchor=(0.5, -0.2), ncol=min(len(lines), 4))
+                  bbox_to_anchor=(0.5, -0.3), ncol=min(len(lines), 3))
     return draw
 
 
@@ -267,4 +267,40 @@ def draw_hist(values: Mapping[str, np.ndarray], xlabel: str, bins: int = 60, log
             ax.hist(np.asarray(v).ravel(), bins=edges, histtype="step", lw=1.2, label=name)
         ax.set(xlabel=xlabel, ylabel="count", yscale="log" if logy else "linear")
         ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_paths(paths: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
+               logx: bool = False) -> Draw:
+    """One line per entry, each with its own x values (e.g. accuracy against elapsed seconds)."""
+    def draw(ax: plt.Axes) -> None:
+        for name, (x, y) in paths.items():
+            ax.plot(x, y, marker="o", ms=2.5, lw=1.2, label=name)
+        ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
+        ax.legend(fontsize="x-small")
+    return draw
+
+
+def draw_embedding(xy: np.ndarray, labels: Sequence[int], classes: Sequence[str], legend: bool = False) -> Draw:
+    """A 2-D map of samples coloured by class."""
+    def draw(ax: plt.Axes) -> None:
+        colors = sns.color_palette("tab10" if len(classes) <= 10 else "husl", n_colors=len(classes))
+        labels_ = np.asarray(labels)
+        for c, name in enumerate(classes):
+            sel = labels_ == c
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=2, alpha=0.6, color=colors[c], label=name, rasterized=True)
+        ax.set_xticks([]), ax.set_yticks([])
+        if legend:
+            ax.legend(fontsize=5, markerscale=3, loc="best", ncol=2)
+    return draw
+
+
+def draw_bars(labels: Sequence[str], values: Sequence[float], xlabel: str) -> Draw:
+    """Horizontal bars, top-down, e.g. the most frequent confusions."""
+    def draw(ax: plt.Axes) -> None:
+        ax.barh(range(len(values)), values, height=0.7)
+        ax.set_yticks(range(len(values)), list(labels), fontsize=6.5)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
     return draw

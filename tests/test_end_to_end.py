@@ -62,3 +62,10 @@ def test_cached_rerun_skips_everything(smoke_build, capsys):
     err = capsys.readouterr().err
     assert err.count("skipped, up to date") == len(experiments_for("cpsc8430_hw1"))
     assert "running" not in err
+
+
+def test_dl4cv_report_fits_the_course_page_budget(smoke_build):
+    """The course asks for 5-10 pages in all; the file name carries the author."""
+    project, pdf = smoke_build("dl4cv2024_module2")
+    assert pdf.name == "dl4cv2024_Test_Author_module2.pdf"
+    assert 5 <= len(PdfReader(pdf).pages) <= 10

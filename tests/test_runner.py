@@ -199,3 +199,41 @@ def one(ctx):
 def test_non_finite_metrics_are_stored_as_null(tmp_path, bad):
     from dljournal.result import jsonable
     assert jsonable({"a": bad, "b": [1, bad]}) == {"a": None, "b": [1, None]}
+
+
+NEEDS = '''
+import torch
+from dljournal import Result, experiment
+
+@experiment("EXP01", report="{report}", title="producer", question="q")
+def producer(ctx):
+    return Result(metrics={{"v": 1.0}}, artifacts={{"weights": {{"w": torch.full((3,), {value})}}}})
+
+@experiment("EXP02", report="{report}", title="consumer", question="q", needs=("EXP01",))
+def consumer(ctx):
+    w = ctx.artifact("EXP01", "weights")["w"]
+    return Result(metrics={{"sum": float(w.sum())}})
+
+@experiment("EXP03", report="{report}", title="sneaky", question="q")
+def sneaky(ctx):
+    ctx.artifact("EXP01", "weights")
+    return Result()
+'''
+
+
+def test_needs_runs_producers_first_and_keys_follow_them(tmp_path, capsys):
+    project = make_project(tmp_path / "p")
+    load_module(project.experiments / "t_needs.py", "t_needs_mod", NEEDS.format(report="t_needs", value=2.0))
+    assert run(project, opts("t_needs", only=("EXP02",))) == 0  # EXP01 runs first, unasked
+    store = ResultStore(project.results)
+    assert store.load("t_needs", "EXP02").metrics == {"sum": 6.0}
+    assert (store.folder("t_needs", "EXP01") / "artifacts" / "weights.pt").is_file()
+    key = store.read_raw("t_needs", "EXP02")["key"]
+    load_module(project.experiments / "t_needs.py", "t_needs_mod", NEEDS.format(report="t_needs", value=3.0))
+    capsys.readouterr()
+    assert run(project, opts("t_needs", only=("EXP02",))) == 0
+    err = capsys.readouterr().err
+    assert "EXP01 producer: running" in err and "EXP02 consumer: running, changed since the cached result: needs" in err
+    assert store.load("t_needs", "EXP02").metrics == {"sum": 9.0} and store.read_raw("t_needs", "EXP02")["key"] != key
+    assert run(project, opts("t_needs", only=("EXP03",))) == 1
+    assert "does not declare it: add needs=('EXP01',)" in capsys.readouterr().err

@@ -77,6 +77,9 @@ def test_tensorboard_events_hold_the_expected_tags(tmp_path):
     tags = set(acc.Tags()["scalars"])
     assert {"loss/train", "loss/val", "acc/train", "acc/val", "lr", "seconds", "steps/grad_norm"} <= tags
     assert [e.step for e in acc.Scalars("loss/val")] == [1, 2]
+    hist = set(acc.Tags()["histograms"])
+    assert {"weights/net.1.weight", "gradients/net.1.weight", "weights/net.3.bias"} <= hist
+    assert acc.Tags()["images"] == ["inputs"]
 
 
 def test_schedules():
@@ -86,6 +89,8 @@ def test_schedules():
     lin = lr_factor(TrainConfig(epochs=1, schedule="linear"), steps_per_epoch=4)
     assert [lin(s) for s in range(4)] == pytest.approx([1.0, 0.75, 0.5, 0.25])
     assert lr_factor(TrainConfig(), 5)(3) == 1.0
+    step = lr_factor(TrainConfig(epochs=4, schedule="step"), steps_per_epoch=1)
+    assert [step(s) for s in range(4)] == pytest.approx([1.0, 1.0, 0.1, 0.01])
     with pytest.raises(ValueError, match="unknown schedule"):
         lr_factor(TrainConfig(schedule="exp"), 5)
 
@@ -101,3 +106,18 @@ def test_aggregate_and_median():
     assert agg == pytest.approx({"loss": 2.0, "loss_std": 1.0, "loss_min": 1.0, "loss_max": 3.0})
     assert median_index([5.0, 1.0, 3.0]) == 2
     assert median_index([4.0, 1.0, 3.0, 2.0]) == 3
+
+
+def test_param_groups_and_time_budget():
+    from dljournal.data.tensors import Split
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+    frozen_first = model[0].weight.detach().clone()
+    groups = [{"params": model[0].parameters(), "lr_scale": 0.0}, {"params": model[1].parameters()}]
+    h = fit(model, (Split(x, y), None), TrainConfig(epochs=3, batch_size=8, lr=1e-2), param_groups=groups)
+    assert torch.equal(model[0].weight, frozen_first)  # lr × 0: the "backbone" did not move
+    assert h.epochs["lr"][-1] == pytest.approx(1e-2)
+    budget = fit(model, (Split(x, y), None), TrainConfig(epochs=1000, batch_size=8, max_seconds=1e-9))
+    assert budget.epochs["epoch"] == [1]  # stopped after the first epoch

@@ -29,6 +29,8 @@ def prototype_images(shape: tuple[int, ...], classes: tuple[str, ...], n_train: 
         x = x + 0.8 * torch.randn(x.shape, generator=g)
         return Split(x.float(), y.long())
 
+    # the statistics a real loader records, chosen so that un-normalised pixels land mostly in [0, 1]
+    meta = {"mean": [0.5] * c, "std": [0.25] * c}
     return Dataset(name, sample(n_train), sample(n_test), classes,
                    source=f"synthetic stand-in ({n_train} train / {n_test} test, shape {tuple(shape)}), not real data",
-                   synthetic=True)
+                   synthetic=True, meta=meta)

@@ -32,6 +32,7 @@ class ReportSpec:
     file_name: str = "{report}"  # e.g. "dl4cv2024_{author}_module2"
     experiments: tuple[str, ...] = ()  # order in the journal; default: all, by id
     groups: tuple[dict, ...] = ()  # [[groups]] title = "...", experiments = [...]: headed parts of the journal
+    compact: bool = False  # title and contents share page 1; sections list their configuration only
 
     def output_name(self, author: str) -> str:
         return self.file_name.format(report=self.name, author=author.strip().replace(" ", "_")) + ".pdf"
@@ -160,7 +161,7 @@ class Journal:
             sec = Section(res, narrative)
             sec.figures = [self.figure(exp_id, n, where) for n in res.figures if ("fig", exp_id, n) not in self.placed]
             sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
-            sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config)]
+            sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config) if not _engine_default(k, v)]
             sec.metric_rows = [(k, format_cell(k, v)) for k, v in flatten(res.metrics)]
             out.append(sec)
         return out
@@ -183,7 +184,7 @@ class Journal:
         template = page_env.get_template("report.html.j2")
         return template.render(
             spec=self.spec, author=author, description=description, sections=sections, summary=summary,
-            groups=self.grouped(sections),
+            groups=self.grouped(sections), engine_defaults=_engine_defaults(),
             profiles=profiles, smoke="smoke" in profiles, built=dt.date.today().isoformat(),
             css=(self.project.templates / "report.css").resolve().as_uri())
 
@@ -210,6 +211,21 @@ def format_cell(column: str, value: Any) -> str:
     return num(value, 4)
 
 
+def _engine_defaults() -> list[tuple[str, str]]:
+    from ..train.config import TrainConfig
+
+    return [(f.name, _short(f.default)) for f in TrainConfig.__dataclass_fields__.values()]
+
+
+def _engine_default(key: str, value: Any) -> bool:
+    """A training field left at the engine's default (listed once in the report, not per section)."""
+    from ..train.config import TrainConfig
+
+    field = key.rsplit(".", 1)[-1]
+    default = TrainConfig.__dataclass_fields__.get(field)
+    return default is not None and default.default == value
+
+
 def _short(v: Any) -> str:
     s = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
-    return s if len(s) <= 80 else s[:77] + "..."
+    return s if len(s) <= 48 else s[:45] + "..."

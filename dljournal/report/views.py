@@ -134,4 +134,13 @@ def signed(x: Any, digits: int = 1) -> str:
     return "n/a" if _missing(x) else f"{100 * float(x):+.{digits}f} pt"
 
 
-FILTERS = {"pct": pct, "num": num, "fixed": fixed, "count": count, "seconds": seconds, "signed": signed}
+def css_string(text: Any) -> str:
+    """Text for a CSS string literal (``content: "..."``): quotes and backslashes escaped, no markup."""
+    from markupsafe import Markup
+
+    s = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
+    return Markup(s)
+
+
+FILTERS = {"pct": pct, "num": num, "fixed": fixed, "count": count, "seconds": seconds, "signed": signed,
+           "css_string": css_string}

@@ -66,10 +66,11 @@ class WeightSnapshots(Callback):
 
 
 class TensorBoard(Callback):
-    """Writes every epoch's logs (and step series of other callbacks) as TensorBoard scalars."""
+    """Writes every epoch's logs (and step series of other callbacks) as TensorBoard scalars,
+    histograms of every weight and of its gradient (the epoch's last batch), and sample inputs."""
 
-    def __init__(self, log_dir: Path | str):
-        self.log_dir = Path(log_dir)
+    def __init__(self, log_dir: Path | str, histograms: bool = True):
+        self.log_dir, self.histograms = Path(log_dir), histograms
         self.writer = None
         self._cursor = 0
 
@@ -78,11 +79,20 @@ class TensorBoard(Callback):
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.writer = SummaryWriter(str(self.log_dir))
+        if state.sample is not None and state.sample.dim() == 4 and state.sample.shape[1] in (1, 3):
+            x = state.sample.detach().float().cpu()
+            lo, hi = x.amin(dim=(1, 2, 3), keepdim=True), x.amax(dim=(1, 2, 3), keepdim=True)
+            self.writer.add_images("inputs", (x - lo) / (hi - lo).clamp_min(1e-8), 0)
 
     def on_epoch_end(self, state: FitState) -> None:
         for k, v in state.logs.items():
             if k != "epoch":
                 self.writer.add_scalar(_tag(k), v, state.epoch)
+        if self.histograms:
+            for name, p in state.model.named_parameters():
+                self.writer.add_histogram(f"weights/{name}", p.detach().float().cpu(), state.epoch)
+                if p.grad is not None:
+                    self.writer.add_histogram(f"gradients/{name}", p.grad.detach().float().cpu(), state.epoch)
         steps = state.history.steps  # per-step series that other callbacks logged
         n = len(steps.get("step", []))
         for i in range(self._cursor, n):

@@ -15,12 +15,13 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | adamw | sgd (SGD uses Nesterov momentum)
     momentum: float = 0.9
     weight_decay: float = 0.0
-    schedule: str = "constant"  # constant | cosine | linear (decay to zero over the run)
+    schedule: str = "constant"  # constant | cosine | linear (to zero) | step (×0.1 at 50 % and 75 %)
     warmup_epochs: float = 0.0
     loss: str = "cross_entropy"  # cross_entropy (classification) | mse (regression)
     label_smoothing: float = 0.0
     grad_clip: float = 0.0  # max total gradient norm; 0 = off
     l1: float = 0.0  # weight of the L1 penalty λ·Σ|w| on weight tensors (not biases or norms)
+    max_seconds: float = 0.0  # stop after the epoch in which training time passes this; 0 = off
     eval_batch_size: int = 1000
     channels_last: bool = True  # for 4-D inputs; measurably faster for convs on CPU and GPU
     amp: bool = True  # autocast on CUDA only (bf16 where supported)
@@ -31,6 +32,12 @@ class TrainConfig:
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``params``: parameters, or groups ``{"params": [...], "lr_scale": 0.1}`` (a lower learning
+    rate for a pretrained backbone, say); every group follows the same schedule."""
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        params = [{**{k: v for k, v in g.items() if k != "lr_scale"}, "lr": cfg.lr * g.get("lr_scale", 1.0)}
+                  for g in params]
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
@@ -45,8 +52,8 @@ def lr_factor(cfg: TrainConfig, steps_per_epoch: int):
     """Multiplier of the peak learning rate at each optimiser step (for LambdaLR)."""
     total = max(cfg.epochs * steps_per_epoch, 1)
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
-    if cfg.schedule not in ("constant", "cosine", "linear"):
-        raise ValueError(f"unknown schedule {cfg.schedule!r} (constant, cosine, linear)")
+    if cfg.schedule not in ("constant", "cosine", "linear", "step"):
+        raise ValueError(f"unknown schedule {cfg.schedule!r} (constant, cosine, linear, step)")
 
     def factor(step: int) -> float:
         if step < warmup:
@@ -56,6 +63,8 @@ def lr_factor(cfg: TrainConfig, steps_per_epoch: int):
             return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
         if cfg.schedule == "linear":
             return max(1.0 - t, 0.0)
+        if cfg.schedule == "step":
+            return 0.1 ** ((t >= 0.5) + (t >= 0.75))
         return 1.0
 
     return factor

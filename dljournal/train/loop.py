@@ -55,6 +55,7 @@ class FitState:
     step: int = 0
     loss: torch.Tensor | None = None
     logs: dict[str, float] = field(default_factory=dict)
+    sample: torch.Tensor | None = None  # a few training inputs (for TensorBoard images)
 
 
 class Callback:
@@ -103,7 +104,7 @@ Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
         callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int | None = None, augment: Augmentation | None = None) -> History:
+        seed: int | None = None, augment: Augmentation | None = None, param_groups: list[dict] | None = None) -> History:
     """Train ``model`` on ``data = (train, val)`` with the recipe ``cfg``; returns its history.
 
     Per epoch it logs train_loss, val_loss (and *_acc for classification), lr and seconds (the
@@ -111,6 +112,8 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
     the global torch RNG, which the runner seeds), so runs are reproducible. ``augment(x, generator)``
     transforms each training batch on the device (see ``dljournal.data.augment``). ``train_loss`` is
     the data loss alone, without the L1 penalty, so runs with and without it compare.
+    ``param_groups`` (``[{"params": ..., "lr_scale": 0.1}, ...]``) give parts of the model their own
+    learning rate; ``cfg.max_seconds`` ends training after the epoch that exhausts that budget.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     use_cl = cfg.channels_last and device.type in ("cpu", "cuda")
@@ -123,7 +126,7 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
 
     callbacks = list(callbacks)
     criterion = loss_fn(cfg)
-    optimizer = make_optimizer(model.parameters(), cfg)
+    optimizer = make_optimizer(param_groups if param_groups is not None else model.parameters(), cfg)
     steps_per_epoch = train.num_batches(cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps_per_epoch))
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp
@@ -131,7 +134,7 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
     if seed is None:
         seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
     gen = torch.Generator().manual_seed(seed)
-    state = FitState(model, optimizer, cfg, History(), steps_per_epoch)
+    state = FitState(model, optimizer, cfg, History(), steps_per_epoch, sample=train.x[:16])
     for cb in callbacks:
         cb.on_fit_start(state)
 
@@ -175,11 +178,13 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
             logs["train_acc"] = correct.item() / len(train)
         if val is not None:
             logs.update({f"val_{k}": v for k, v in evaluate(model, val, cfg, device).items()})
-        logs.update(lr=optimizer.param_groups[0]["lr"], seconds=seconds)
+        logs.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=seconds)
         state.history.log_epoch(logs)
         state.logs = logs
         for cb in callbacks:
             cb.on_epoch_end(state)
+        if cfg.max_seconds and sum(state.history.epochs["seconds"]) >= cfg.max_seconds:
+            break
     for cb in callbacks:
         cb.on_fit_end(state)
     return state.history

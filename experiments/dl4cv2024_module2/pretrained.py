@@ -1,0 +1,164 @@
+"""EXP04-EXP05: pretrained backbones on CIFAR-10: linear probe vs fine-tuning (learning rates ×
+schedules), and DINOv2 / CLIP probes with 2-D maps of their embeddings. Where the named weights are
+missing, the real ImageNet EfficientNet-Lite0 stands in, and every caption says so."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import product
+
+import numpy as np
+import torch
+from torch import nn
+
+from dljournal import Result, TrainConfig, experiment, viz
+from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
+from dljournal.backbones import load_backbone
+from dljournal.data import Split
+from dljournal.data.augment import Augment
+from dljournal.train import seed_everything
+
+REPORT = "dl4cv2024_module2"
+JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."
+
+
+def backbone_inputs(ctx, ds, bb, size: int, split: Split) -> Split:
+    """CIFAR tensors (normalised with CIFAR statistics) -> the backbone's own input at ``size``."""
+    mean = torch.tensor(ds.meta["mean"], device=split.x.device).view(1, 3, 1, 1)
+    std = torch.tensor(ds.meta["std"], device=split.x.device).view(1, 3, 1, 1)
+    prep = bb.preprocess_at(size)
+    x = torch.cat([prep((split.x[i:i + 256] * std + mean).clamp(0, 1)) for i in range(0, len(split), 256)])
+    return Split(x, split.y)
+
+
+def named(bb) -> str:
+    return f"{bb.name} (substitute for {bb.substitute_for})" if bb.substitute_for else bb.name
+
+
+# ---- EXP04: linear probe vs fine-tuning ----------------------------------------------------------
+@dataclass(frozen=True)
+class FineTuneCfg(TrainConfig):
+    backbone: str = "resnet18"
+    size: int = 96  # input resolution (CIFAR's 32 px upsampled); 224 in the backbone's training
+    n_train: int | None = 10000
+    n_test: int | None = 2000
+    lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    schedules: tuple[str, ...] = ("cosine", "step")
+    backbone_lr_scale: float = 0.1  # "lower backbone learning rate"
+    probe_epochs: int = 30
+
+
+class Classifier(nn.Module):
+    def __init__(self, features: nn.Module, head: nn.Linear):
+        super().__init__()
+        self.features, self.head = features, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@experiment(
+    "EXP04", report=REPORT, title="Pretrained backbone: linear probe vs fine-tuning",
+    question="Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, "
+             "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
+    config=FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5), data=("cifar10",),
+    quick=dict(epochs=2, n_train=1000, n_test=500, probe_epochs=20),
+    smoke=dict(epochs=1, n_train=24, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2))
+def finetune(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
+    bb = load_backbone(cfg.backbone)
+    ctx.log(f"  backbone: {bb.message}")
+    train, test = backbone_inputs(ctx, ds, bb, cfg.size, ds.train), backbone_inputs(ctx, ds, bb, cfg.size, ds.test)
+    feats = bb.model.to(ctx.device)
+    ftrain, ftest = Split(embed(feats, train.x), train.y), Split(embed(feats, test.x), test.y)
+    rows, curves, state = [], {}, {k: v.clone() for k, v in feats.state_dict().items()}
+    for method, lr, schedule in product(("linear probe", "fine-tune, all layers", "fine-tune, backbone lr × 0.1"),
+                                        cfg.lrs, cfg.schedules):
+        seed_everything(ctx.seed)
+        head = nn.Linear(bb.feature_dim, ds.num_classes)
+        c = replace(cfg, lr=lr, schedule=schedule)
+        name = f"{method}, lr {lr:g}, {schedule}"
+        if method == "linear probe":
+            h = ctx.fit(head, (ftrain, ftest), replace(c, epochs=cfg.probe_epochs, batch_size=256), name=name.replace(" ", "_"))
+        else:
+            feats.load_state_dict(state)  # every fine-tuning starts from the pretrained weights
+            scale = 1.0 if "all layers" in method else cfg.backbone_lr_scale
+            groups = [{"params": feats.parameters(), "lr_scale": scale}, {"params": head.parameters()}]
+            h = ctx.fit(Classifier(feats, head), (train, test), c, name=name.replace(" ", "_").replace(",", ""),
+                        augment=Augment(cfg.size // 8, True), param_groups=groups)
+        e = h.epochs
+        rows.append({"method": method, "lr": lr, "schedule": schedule, "test acc": e["val_acc"][-1],
+                     "best epoch acc": max(e["val_acc"]), "seconds": float(sum(e["seconds"]))})
+        curves[name] = e
+    feats.load_state_dict(state)
+    best = {m: max((r for r in rows if r["method"] == m), key=lambda r: r["test acc"]) for m in dict.fromkeys(r["method"] for r in rows)}
+    best_curves = {m: curves[f"{m}, lr {b['lr']:g}, {b['schedule']}"] for m, b in best.items()}
+    label = named(bb)
+    return Result(
+        metrics={"best": best, "backbone": bb.name, "substitute_for": bb.substitute_for or "", "n_train": len(train),
+                 "n_test": len(test), "runs": len(rows)},
+        history={k: v for k, v in curves.items()},
+        tables={"all": (rows, f"Every configuration ({label}, {cfg.size} px inputs, {len(train):,} training and "
+                              f"{len(test):,} test images; probe: {cfg.probe_epochs} epochs on frozen features, "
+                              f"fine-tuning: {cfg.epochs} epochs with augmentation)."),
+                "best": (list(best.values()), f"The best configuration of each method ({label}): the trade-off "
+                                              "between accuracy and training seconds.")},
+        figures={"convergence": (viz.panels({
+            "per epoch": viz.draw_paths({m: (c["epoch"], c["val_acc"]) for m, c in best_curves.items()}, "epoch", "test accuracy"),
+            "per second": viz.draw_paths({m: (np.cumsum(c["seconds"]), c["val_acc"]) for m, c in best_curves.items()},
+                                         "training time (s)", "test accuracy", logx=True)}, ncols=2),
+            f"Convergence of the best configuration of each method, against epochs and wall time ({label})."),
+        },
+        notes=[bb.message if bb.substitute_for else f"Backbone: {bb.message}", JPEG])
+
+
+# ---- EXP05: DINOv2 / CLIP probes and maps of their embeddings ---------------------------------------
+@dataclass(frozen=True)
+class ProbeCfg:
+    backbones: tuple[str, ...] = ("dinov2_vits14", "clip_vit_b32")
+    size: int = 224
+    n_train: int | None = 10000
+    n_test: int | None = 2000
+
+
+@experiment(
+    "EXP05", report=REPORT, title="DINOv2 / CLIP linear probes and embedding maps",
+    question="How linearly separable are CIFAR-10 classes in the embeddings of self-supervised and "
+             "language-supervised backbones, and how much of that survives a 2-D map?",
+    config=ProbeCfg(), data=("cifar10",), quick=dict(size=96, n_train=2000, n_test=1000),
+    smoke=dict(size=32, n_train=60, n_test=40))
+def probes(ctx) -> Result:
+    cfg = ctx.cfg
+    ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
+    loaded, rows, figures, metrics, notes = {}, [], {}, {}, [JPEG]
+    for name in cfg.backbones:
+        bb = load_backbone(name)
+        ctx.log(f"  {name}: {bb.message}")
+        if bb.substitute_for:
+            notes.append(bb.message)
+        key = bb.name  # two missing backbones with the same substitute are one set of embeddings
+        if key not in loaded:
+            feats = bb.model.to(ctx.device)
+            tr = embed(feats, backbone_inputs(ctx, ds, bb, cfg.size, ds.train).x).numpy()
+            te = embed(feats, backbone_inputs(ctx, ds, bb, cfg.size, ds.test).x).numpy()
+            loaded[key] = (tr, te, [])
+        loaded[key][2].append(name)
+    y_tr, y_te = ds.train.y.cpu().numpy(), ds.test.y.cpu().numpy()
+    for key, (tr, te, asked) in loaded.items():
+        label = key if asked == [key] else f"{key} (substitute for {', '.join(asked)})"
+        probe = linear_probe(tr, y_tr, te, y_te)
+        maps = maps_2d(te, seed=ctx.seed)
+        sep = {"full space": separability(te, y_te), **{k: separability(v, y_te) for k, v in maps.items()}}
+        metrics[key] = {"asked_for": asked, "probe": probe, "separability": sep, "dim": int(tr.shape[1])}
+        rows += [{"embedding": label, "space": space, "dims": int(tr.shape[1]) if space == "full space" else 2,
+                  "silhouette": s["silhouette"], "kNN acc": s["knn_acc"],
+                  "probe test acc": probe["test_acc"] if space == "full space" else float("nan")}
+                 for space, s in sep.items()]
+        figures[f"map_{key}"] = (viz.panels({k: viz.draw_embedding(v, y_te, ds.classes, legend=(k == "t-SNE"))
+                                             for k, v in maps.items()}, ncols=2, height=2.8),
+                                 f"PCA and t-SNE of {len(te):,} test embeddings of {label}, coloured by class.")
+    return Result(metrics=metrics, tables={"separability": (rows, "Linear probe (logistic regression on "
+                                                                  f"{len(y_tr):,} training embeddings) and separability "
+                                                                  "(silhouette, 10-NN accuracy in 5-fold cross-validation) "
+                                                                  "in the full embedding space and in the 2-D maps.")},
+                  figures=figures, notes=notes)

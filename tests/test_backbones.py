@@ -1,0 +1,137 @@
+"""Pretrained backbones: the exact EfficientNet-Lite0 load, its preprocessing, the standard loaders
+reading only cached files, and the substitute's one-line message when weights are missing."""
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SHARED_DATA
+from dljournal.backbones import (Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path,
+                                 load_backbone)
+from dljournal.project import ProjectError
+
+
+@pytest.fixture
+def empty_hub(tmp_path, monkeypatch):
+    """A torch hub cache with nothing in it (and no Hugging Face cache either)."""
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    return tmp_path / "hub"
+
+
+def test_lite0_weights_load_exactly():
+    state = torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
+    model, _ = efficientnet_lite0()
+    assert set(model.state_dict()) == set(state) and len(state) == 296  # every key, none missing or unexpected
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+    assert sum(v.numel() for v in state.values()) == 4_694_073  # as the manifest records
+
+    headless, _ = efficientnet_lite0(num_classes=10)
+    assert headless._fc.out_features == 10
+    assert torch.equal(headless.state_dict()["_conv_head.weight"], state["_conv_head.weight"])
+
+
+def test_lite0_preprocess_scales_to_minus_one_one():
+    _, pre = efficientnet_lite0(pretrained=False)
+    white = pre(torch.full((2, 3, 32, 32), 255, dtype=torch.uint8))
+    assert white.shape == (2, 3, 224, 224)
+    assert torch.allclose(white, torch.tensor((255 - 127) / 128), atol=1e-5)
+    assert torch.allclose(pre(torch.zeros(1, 3, 224, 224, dtype=torch.uint8)), torch.tensor(-127 / 128), atol=1e-6)
+    assert torch.allclose(pre(torch.ones(1, 3, 50, 50)), pre(torch.full((1, 3, 50, 50), 255, dtype=torch.uint8)))
+
+
+def test_resize_then_centre_crop():
+    x = torch.zeros(1, 3, 40, 80)
+    x[..., 16:64] = 1.0  # white but for 16 columns at each side
+    out = image_preprocess(20, (0.0,) * 3, (1.0,) * 3, resize=20)(x)  # -> 20 × 40, crop the centre 20
+    assert out.shape == (1, 3, 20, 20) and torch.allclose(out, torch.ones_like(out))
+
+
+def test_missing_weights_give_the_substitute_with_one_line(empty_hub):
+    bb = load_backbone("resnet18")
+    assert isinstance(bb, Backbone) and bb.name == "efficientnet_lite0" and bb.substitute_for == "resnet18"
+    assert "\n" not in bb.message and "resnet18" in bb.message and "EfficientNet-Lite0" in bb.message
+    assert str(empty_hub / "checkpoints" / "resnet18-f37072fd.pth") in bb.message
+    with torch.no_grad():
+        features = bb.model(bb.preprocess(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)))
+    assert features.shape == (2, bb.feature_dim) == (2, 1280)
+
+    dino = load_backbone("dinov2_vits14")
+    assert dino.substitute_for == "dinov2_vits14" and str(empty_hub) in dino.message and "\n" not in dino.message
+    clip = load_backbone("clip_vit_b32")
+    assert clip.substitute_for == "clip_vit_b32" and "open_clip" in clip.message
+
+
+def test_torchvision_weights_are_read_from_the_hub_cache(empty_hub):
+    import torchvision
+
+    # a stand-in checkpoint where torchvision keeps ResNet18_Weights.IMAGENET1K_V1
+    (empty_hub / "checkpoints").mkdir(parents=True)
+    reference = torchvision.models.resnet18()
+    torch.save(reference.state_dict(), empty_hub / "checkpoints" / "resnet18-f37072fd.pth")
+    bb = load_backbone("resnet18")
+    assert bb.substitute_for is None and bb.name == "resnet18" and bb.feature_dim == 512
+    assert torch.equal(bb.model.conv1.weight, reference.conv1.weight)
+    x = bb.preprocess(torch.randint(0, 256, (2, 3, 64, 80), dtype=torch.uint8))
+    assert x.shape == (2, 3, 224, 224)
+    with torch.no_grad():
+        assert bb.model(x).shape == (2, 512)
+
+
+def test_unknown_backbone_is_one_clear_line():
+    with pytest.raises(ProjectError, match="unknown backbone 'resnet181'"):
+        load_backbone("resnet181")
+
+
+DOGS = SHARED_DATA / "dogs" / "imagewoof2_dogs10_jpeg.npz"
+
+
+@pytest.mark.skipif(not DOGS.is_file(), reason="../shared/data/dogs is not present")
+def test_lite0_recognises_imagenet_dogs():
+    """ImageWoof photos are ImageNet validation images: real weights with the right preprocessing
+    name most breeds among all 1000 classes (chance: 0.001)."""
+    from PIL import Image
+
+    from dljournal.data.dogs import IMAGENET_INDEX
+
+    with np.load(DOGS) as z:
+        blob, off, labels = z["val_jpeg"], z["val_offsets"], z["val_labels"]
+        idx = [i for i in range(len(labels)) if i % 50 == 0]  # the first of each breed
+        images = torch.stack([torch.from_numpy(np.array(Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes()))
+                                                         .convert("RGB"))).permute(2, 0, 1) for i in idx])
+        truth = torch.tensor([IMAGENET_INDEX[labels[i]] for i in idx])
+    model, pre = efficientnet_lite0()
+    with torch.no_grad():
+        top1 = (model.eval()(pre(images)).argmax(1) == truth).float().mean().item()
+    assert top1 >= 0.6  # 0.9 measured (deterministic: same images, same weights)
+
+
+def test_open_clip_reads_only_the_hugging_face_cache(empty_hub, tmp_path, monkeypatch):
+    """With open_clip installed (a stub here), the weights are looked for in the HF cache only."""
+    import sys
+    import types
+
+    from torch import nn
+
+    class Clip(nn.Module):
+        visual = types.SimpleNamespace(output_dim=7)
+
+        def encode_image(self, x):
+            return x.flatten(1)[:, :7]
+
+    created = []
+    repo = {"hf_hub": "timm/vit_base_patch32_clip_224.openai/"}
+    stub = types.SimpleNamespace(get_pretrained_cfg=lambda arch, tag: repo,
+                                 create_model=lambda arch, pretrained: created.append((arch, pretrained)) or Clip())
+    monkeypatch.setitem(sys.modules, "open_clip", stub)
+    folder = tmp_path / "hf" / "models--timm--vit_base_patch32_clip_224.openai"
+    missing = load_backbone("clip_vit_b32")
+    assert missing.substitute_for == "clip_vit_b32" and str(folder) in missing.message and not created
+
+    weights = folder / "snapshots" / "abc123" / "open_clip_pytorch_model.bin"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"stand-in")
+    bb = load_backbone("clip_vit_b32")
+    assert created == [("ViT-B-32", str(weights))] and bb.substitute_for is None and bb.feature_dim == 7
+    assert bb.model(bb.preprocess(torch.zeros(2, 3, 40, 40, dtype=torch.uint8))).shape == (2, 7)
