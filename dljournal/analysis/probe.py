@@ -49,7 +49,8 @@ def separability(x: np.ndarray, y: np.ndarray, k: int = 10, seed: int = 0) -> di
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
-    folds = int(min(5, np.bincount(np.asarray(y)).min()))  # tiny (smoke) sets have few of a class
-    knn = cross_val_score(KNeighborsClassifier(n_neighbors=min(k, len(y) - len(y) // folds - 1)), x, y,
-                          cv=max(folds, 2)).mean()
+    counts = np.bincount(np.asarray(y))
+    folds = int(max(2, min(5, counts[counts > 0].min())))  # tiny (smoke) sets have few of a class
+    fold_train = len(y) - -(-len(y) // folds)  # samples a fold trains on
+    knn = cross_val_score(KNeighborsClassifier(n_neighbors=max(1, min(k, fold_train - 1))), x, y, cv=folds).mean()
     return {"silhouette": float(silhouette_score(x, y, random_state=seed)), "knn_acc": float(knn)}

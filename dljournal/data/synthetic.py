@@ -30,7 +30,7 @@ def prototype_images(shape: tuple[int, ...], classes: tuple[str, ...], n_train: 
         return Split(x.float(), y.long())
 
     # the statistics a real loader records, chosen so that un-normalised pixels land mostly in [0, 1]
-    meta = {"mean": [0.5] * c, "std": [0.25] * c}
+    meta = {"mean": 0.5, "std": 0.25} if c == 1 else {"mean": [0.5] * c, "std": [0.25] * c}  # as MNIST / CIFAR
     return Dataset(name, sample(n_train), sample(n_test), classes,
                    source=f"synthetic stand-in ({n_train} train / {n_test} test, shape {tuple(shape)}), not real data",
                    synthetic=True, meta=meta)

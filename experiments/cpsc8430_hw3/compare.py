@@ -1,0 +1,71 @@
+"""HW3 EXP06: the four GANs side by side, from the cached results of EXP02-EXP05 (nothing is
+trained here): distance, training time, epochs, stability and mode collapse."""
+from __future__ import annotations
+
+import torch
+
+from dljournal import Result, experiment, viz
+
+from .common import REPORT, image_rows
+
+VARIANT_EXPERIMENTS = ("EXP02", "EXP03", "EXP04", "EXP05")
+
+
+def stability_order(summaries: dict[str, dict]) -> list[str]:
+    """Variants from most to least stable by their per-epoch distance: fewest epochs in which it got
+    worse, then the smallest final regression from their best epoch."""
+    return sorted(summaries, key=lambda v: (summaries[v]["track"]["rises"], summaries[v]["track"]["regression"]))
+
+
+def collapse_note(d: dict) -> str:
+    """The mode-collapse evidence of one variant in words, from its numbers."""
+    note = (f"spread {d['spread']:.2f} of real; 10-NN classes: entropy {d['class_entropy']:.2f}, most common "
+            f"{d['top_class']} ({d['top_share']:.0%})")
+    if "class_agreement" in d:
+        note += f"; shows the class asked for: {d['class_agreement']:.0%}"
+    return note + ("; collapse flagged" if d["collapse"] else "")
+
+
+@experiment(
+    "EXP06", report=REPORT, title="The four GANs compared",
+    question="Which of the four variants reaches the smallest distance to real images, which trains most "
+             "stably, at what cost in time, and which shows signs of mode collapse?",
+    needs=("EXP01", *VARIANT_EXPERIMENTS))
+def compare(ctx) -> Result:
+    runs = {}
+    for exp in VARIANT_EXPERIMENTS:
+        s = ctx.artifact(exp, "summary")
+        runs[s["metrics"]["variant"]] = s
+    m = {v: s["metrics"] for v, s in runs.items()}
+    first = next(iter(m.values()))
+    label, n, track_n = first["distance"], first["n"], first["track"]["n"]
+    rows = [{"variant": v, "what differs": x["recipe"], f"{label} (n = {n:,})": x["fd"],
+             "epochs": x["training"]["epochs"], "G steps": x["training"]["g_steps"],
+             "training time (s)": x["training"]["seconds"],
+             f"epochs {label} rose": x["track"]["rises"], "final vs best epoch": f"{x['track']['regression']:+.0%}",
+             "mode collapse": collapse_note(x["diversity"])} for v, x in m.items()]
+    order = stability_order(m)
+    epochs = max(len(s["fd_by_epoch"]) for s in runs.values())
+    samples = torch.stack([s["samples"] for s in runs.values()])  # (variants, 10, 3, 32, 32)
+    return Result(
+        metrics={"distance": label, "true_fid": first["true_fid"], "n": n, "floor": first["floor"],
+                 "by_variant": {v: {"fd": x["fd"], "seconds": x["training"]["seconds"], "rises": x["track"]["rises"],
+                                    "regression": x["track"]["regression"], "collapse": x["diversity"]["collapse"],
+                                    "epochs": x["training"]["epochs"], "g_steps": x["training"]["g_steps"]}
+                                for v, x in m.items()},
+                 "best_fd": min(m, key=lambda v: m[v]["fd"]), "most_stable": order[0], "stability_order": order},
+        tables={"comparison": (rows, f"The four variants on the same data, networks and epochs. {label} between "
+                                     f"{n:,} generated and {n:,} real images (real vs real: {first['floor']:.4g}); "
+                                     f"'rose' counts epochs whose {label} on {track_n:,} fixed-noise images was above "
+                                     "the previous epoch's; spread is the generated images' total feature variance "
+                                     "over the real images'; classes are those of the 10 nearest real images.")},
+        figures={
+            "fd_curves": (viz.panels({f"{label} per epoch": viz.draw_xy(
+                list(range(1, epochs + 1)), {v: s["fd_by_epoch"] for v, s in runs.items()}, "epoch", label)},
+                ncols=1, height=2.6),
+                f"{label} after every epoch, {track_n:,} generated images (fixed noise) vs the {n:,}-image real "
+                f"reference; the real-vs-real floor at this sample count is {first['track']['floor']:.4g}."),
+            "side_by_side": (image_rows(samples, list(runs)), "The last epoch's fixed-noise images of each variant "
+                                                              "(ACGAN: one per class, airplane to truck).")},
+        notes=[f"Every distance here is {label}" + ("." if first["true_fid"] else
+               ", not an Inception FID: its values are not comparable with published FIDs.")])
