@@ -52,6 +52,17 @@ class Backbone:
         return image_preprocess(size, self.mean, self.std)
 
 
+class Classifier(nn.Module):
+    """A backbone's features followed by a linear head: the model that fine-tuning trains."""
+
+    def __init__(self, features: nn.Module, head: nn.Linear):
+        super().__init__()
+        self.features, self.head = features, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # (B, 3, H, W) -> (B, D) -> (B, classes)
+
+
 class WeightsMissing(Exception):
     """The weights of a backbone are not on this machine (the message says which and where)."""
 

@@ -122,8 +122,9 @@ def train_gan(generator: Generator, critic: Discriminator, variant: Variant, dat
     device = torch.device(device)
     num_classes = generator.num_classes
     if variant.conditional != bool(num_classes) or bool(critic.classes is not None) != bool(num_classes):
+        head = "a" if critic.classes is not None else "no"
         raise ValueError(f"{variant.name}: conditional={variant.conditional}, but the generator has "
-                         f"{num_classes} classes and the critic {'a' if critic.classes is not None else 'no'} class head")
+                         f"{num_classes} classes and the critic {head} class head")
     steps_per_epoch = len(data) // cfg.batch_size
     if steps_per_epoch < variant.n_critic:  # every epoch must hold a generator step, or its logs misalign
         raise ValueError(f"{len(data)} training images make {steps_per_epoch} batches of {cfg.batch_size}, fewer "

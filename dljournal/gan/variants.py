@@ -16,6 +16,7 @@ from torch import nn
 from ..project import ProjectError
 
 Logs = dict[str, torch.Tensor]  # detached scalars, averaged by the loop (no sync per step)
+Optimizer = torch.optim.Optimizer
 
 
 # ---- the pieces ---------------------------------------------------------------------------------
@@ -74,8 +75,9 @@ class Variant:
     def conditional(self) -> bool:
         return self.aux_weight > 0
 
-    def optimizers(self, generator: nn.Module, critic: nn.Module) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        def make(params) -> torch.optim.Optimizer:
+    def optimizers(self, generator: nn.Module, critic: nn.Module) -> tuple[Optimizer, Optimizer]:
+        """(generator's, critic's) optimiser, as the variant's paper trains them."""
+        def make(params) -> Optimizer:
             if self.optimizer == "rmsprop":  # Arjovsky et al.: momentum destabilises a clipped critic
                 return torch.optim.RMSprop(params, lr=self.lr)
             if self.optimizer == "adam":
@@ -83,8 +85,9 @@ class Variant:
             raise ValueError(f"unknown optimizer {self.optimizer!r} (adam, rmsprop)")
         return make(generator.parameters()), make(critic.parameters())
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                    y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
+    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None = None,
+                    y_fake: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
+        """The critic's loss on a real and a generated batch (classes: ACGAN), and what to log."""
         s_real, c_real = critic(real)  # (B,), (B, K) or None
         s_fake, c_fake = critic(fake)
         loss = (wasserstein_critic if self.wasserstein else bce_critic)(s_real, s_fake)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dljournal import Result, TrainConfig, experiment, viz
-from dljournal.backbones import load_backbone
+from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
@@ -29,17 +29,6 @@ class TransferCfg(TrainConfig):
     scratch_lr: float = 3e-3
     n_train: int | None = None  # photo subsets (the smoke profile's 224-pixel passes must stay short)
     n_test: int | None = None
-
-
-class Classifier(nn.Module):
-    """A backbone's features -> a linear layer."""
-
-    def __init__(self, features: nn.Module, head: nn.Linear):
-        super().__init__()
-        self.features, self.head = features, head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 @torch.no_grad()

@@ -45,21 +45,24 @@ def show_epochs(epochs: int, at_most: int = 10) -> list[int]:
 
 
 def image_rows(images: torch.Tensor, row_labels: Sequence[str], col_labels: Sequence[str] = (),
-               scale: float = 1.0) -> plt.Figure:
-    """uint8 images (rows, cols, 3, H, W) as one picture, each row labelled on the left (an epoch,
-    a class, a variant) and, optionally, each column on top."""
+               cell: float = 0.5) -> plt.Figure:
+    """uint8 images (rows, cols, 3, H, W) as one picture, ``cell`` inches per image (at most the
+    page width in all), each row labelled on the left (an epoch, a class, a variant) and, optionally,
+    each column on top."""
     from torchvision.utils import make_grid
 
     rows, cols, _, h, w = images.shape
     pad = 2
     grid = make_grid(images.flatten(0, 1), nrow=cols, padding=pad, pad_value=255)  # (3, H', W')
-    width = WIDTH * scale
-    fig, ax = plt.subplots(figsize=(width, width * grid.shape[1] / grid.shape[2] + (0.2 if col_labels else 0)))
+    width = min(WIDTH, cell * cols)
+    top = 0.45 if col_labels else 0.0  # room for slanted column labels
+    fig, ax = plt.subplots(figsize=(width + 0.9, width * grid.shape[1] / grid.shape[2] + top))
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_yticks([pad + r * (h + pad) + h / 2 for r in range(rows)], list(row_labels), fontsize=7)
     if col_labels:
         ax.xaxis.tick_top()
-        ax.set_xticks([pad + c * (w + pad) + w / 2 for c in range(cols)], list(col_labels), fontsize=6.5)
+        ax.set_xticks([pad + c * (w + pad) + w / 2 for c in range(cols)], list(col_labels), fontsize=6.5,
+                      rotation=40, ha="left", rotation_mode="anchor")
     else:
         ax.set_xticks([])
     ax.tick_params(length=0)

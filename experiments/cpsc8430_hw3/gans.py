@@ -3,6 +3,7 @@ real CIFAR-10 and measured the same way: a Fréchet distance after every epoch (
 the end (as many generated images as EXP01's real reference), and the diversity of the samples."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -30,8 +31,33 @@ class GanCfg(GanConfig):
     collapse_entropy: float = 0.8  # ... or below this entropy of the samples' (10-NN) classes
 
 
-QUICK = dict(epochs=6, width=32, n_train=10000, fd_track=100)
-SMOKE = dict(epochs=2, width=8, batch_size=32, n_train=256, fd_track=16, log_every=2)
+QUICK = dict(epochs=5, width=32, n_train=10000, fd_track=100)
+SMOKE = dict(epochs=2, width=8, batch_size=32, n_train=256, fd_track=12, log_every=2)
+
+
+Inputs = tuple[torch.Tensor, torch.Tensor | None]  # noise (N, z_dim) and, if conditional, classes (N,)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A run's fixed inputs, drawn from the experiment's seed: the same for every unconditional variant."""
+
+    grid: Inputs  # rows × COLS images shown after each epoch (ACGAN: one class per row)
+    track: Inputs  # the per-epoch distance's images
+    final: Inputs  # the final distance's images, as many as the real reference
+
+
+def fixed_noise(cfg: GanCfg, k: int, rows: int, n: int, seed: int, device) -> Noise:
+    """Noise for the grid, the per-epoch and the final images; classes balanced when ``k`` > 0."""
+    rng = torch.Generator().manual_seed(seed)
+
+    def draw(count: int, classes: torch.Tensor | None) -> Inputs:
+        z = torch.randn(count, cfg.z_dim, generator=rng).to(device)
+        return z, classes.to(device) if classes is not None else None
+
+    return Noise(draw(rows * COLS, torch.arange(rows).repeat_interleave(COLS) if k else None),
+                 draw(cfg.fd_track, balanced_classes(cfg.fd_track, k) if k else None),
+                 draw(n, balanced_classes(n, k) if k else None))
 
 
 def gan_experiment(ctx) -> Result:
@@ -49,79 +75,93 @@ def gan_experiment(ctx) -> Result:
     generator, critic = Generator(cfg.z_dim, cfg.width, 3, k), Discriminator(cfg.width, 3, k, variant.critic_norm)
     generator.apply(dcgan_init)
     critic.apply(dcgan_init)
-
-    rng = torch.Generator().manual_seed(ctx.seed)  # the same noise for every variant
     rows = ds.num_classes if k else COLS
-    fixed_z = torch.randn(rows * COLS, cfg.z_dim, generator=rng).to(ctx.device)
-    fixed_y = torch.arange(rows).repeat_interleave(COLS).to(ctx.device) if k else None  # a class per row
-    track_z = torch.randn(cfg.fd_track, cfg.z_dim, generator=rng).to(ctx.device)
-    final_z = torch.randn(n, cfg.z_dim, generator=rng).to(ctx.device)
-    track_y, final_y = ((balanced_classes(cfg.fd_track, k).to(ctx.device), balanced_classes(n, k).to(ctx.device))
-                        if k else (None, None))
+    noise = fixed_noise(cfg, k, rows, n, ctx.seed, ctx.device)
 
-    def features(g: Generator, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        return space.features(to_uint8(generate(g, z, y)), device=ctx.device)  # (len(z), D)
+    def features(g: Generator, inputs: Inputs) -> torch.Tensor:
+        return space.features(to_uint8(generate(g, *inputs)), device=ctx.device)  # (N, D)
 
-    run = train_gan(generator, critic, variant, train, cfg, fixed_z=fixed_z, fixed_y=fixed_y, device=ctx.device,
-                    on_epoch=lambda epoch, g: {"fd": frechet_distance(fit_gaussian(features(g, track_z, track_y)),
-                                                                      reference)},
-                    log=ctx.log, name=variant.name, log_dir=ctx.tensorboard_dir(cfg.variant))
+    def track(epoch: int, g: Generator) -> dict[str, float]:
+        return {"fd": frechet_distance(fit_gaussian(features(g, noise.track)), reference)}
 
-    feats = features(run.generator, final_z, final_y)
-    generated = fit_gaussian(feats)
-    guessed = knn_labels(feats, ref["train"], ref["train_labels"], cfg.knn, ds.num_classes)
-    counts = torch.bincount(guessed, minlength=ds.num_classes)
-    fd_by_epoch = run.history.epochs["fd"]
-    best = min(fd_by_epoch)
-    diversity = {"spread": spread(generated, reference), "class_entropy": class_entropy(guessed, ds.num_classes),
-                 "top_class": ds.classes[int(counts.argmax())], "top_share": (counts.max() / n).item()}
-    diversity["collapse"] = (diversity["spread"] < cfg.collapse_spread
-                             or diversity["class_entropy"] < cfg.collapse_entropy)
-    if k:  # does the image show the class it was asked for (by its nearest real images)?
-        diversity["class_agreement"] = (guessed == final_y.cpu()).float().mean().item()
-    epochs = run.history.epochs
+    run = train_gan(generator, critic, variant, train, cfg, fixed_z=noise.grid[0], fixed_y=noise.grid[1],
+                    device=ctx.device, on_epoch=track, log=ctx.log, name=variant.name,
+                    log_dir=ctx.tensorboard_dir(cfg.variant))
+
+    feats = features(run.generator, noise.final)  # (n, D)
+    generated, epochs = fit_gaussian(feats), run.history.epochs
     metrics = {
-        "variant": variant.name, "recipe": variant.recipe(), "distance": space.label, "true_fid": space.true_fid,
-        "n": n, "fd": frechet_distance(generated, reference),
+        "variant": variant.name, "recipe": variant.recipe(), "rules": dataclasses.asdict(variant),
+        "distance": space.label, "true_fid": space.true_fid, "n": n, "fd": frechet_distance(generated, reference),
         "floor": frechet_distance(fit_gaussian(ref["test"]), reference),
-        "track": {"n": cfg.fd_track, "final": fd_by_epoch[-1], "best": best,
-                  "best_epoch": fd_by_epoch.index(best) + 1,
-                  "rises": sum(b > a for a, b in zip(fd_by_epoch, fd_by_epoch[1:])),
-                  "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0,
+        "track": {**stability(epochs["fd"], epochs.get("wasserstein")), "n": cfg.fd_track,
                   "floor": frechet_distance(fit_gaussian(ref["test"][:cfg.fd_track]), reference)},
-        "diversity": diversity,
+        "diversity": diversity(feats, generated, ref, reference, ds.classes, cfg, noise.final[1]),
         "training": {"epochs": len(epochs["epoch"]), "images": len(train), "seconds": run.seconds,
                      "seconds_per_epoch": run.seconds / len(epochs["epoch"]), "d_steps": run.d_steps,
                      "g_steps": run.g_steps, "params_g": count_params(run.generator),
                      "params_d": count_params(run.critic)},
         "last_epoch": {key: v[-1] for key, v in epochs.items() if key not in ("epoch", "seconds", "g_steps", "fd")},
     }
-    shown = show_epochs(len(fd_by_epoch))
-    firsts = torch.arange(rows) * COLS if k else torch.arange(COLS)  # one image per class, or the first row
-    label, kind = space.label, "synthetic stand-in (smoke)" if ds.synthetic else "real CIFAR-10"
-    final_rows = run.samples[-1].view(rows, COLS, *run.samples.shape[2:])  # (rows, COLS, 3, 32, 32)
+    per_class = torch.arange(rows) * COLS if k else torch.arange(COLS)  # one image per class, or the first row
     return Result(
-        metrics=metrics,
-        history={variant.name: run.history.to_dict()},
-        figures={
-            "curves": (curves(run.history, variant, metrics, label),
-                       f"{variant.name} on {len(train):,} {kind} images. Losses and the critic's outputs, averaged "
-                       f"over windows of {max(cfg.log_every, variant.n_critic)} critic steps; {label} after every epoch "
-                       f"between {cfg.fd_track:,} generated images (the same noise each epoch) and the {n:,}-image "
-                       f"real reference, with the real-vs-real floor at that sample count."),
-            "epochs": (image_rows(run.samples[[e - 1 for e in shown]][:, firsts], [f"epoch {e}" for e in shown],
-                                  [ds.classes[c] for c in range(rows)] if k else (), scale=0.62),
-                       f"{variant.name}: the same noise{' (one per class)' if k else ''} after each epoch shown."),
-            "samples": (image_rows(final_rows, [ds.classes[c] for c in range(rows)] if k else [""] * rows, scale=0.62),
-                        f"{variant.name} after {len(fd_by_epoch)} epochs: {rows * COLS} images of fixed noise"
-                        + (", one class per row (the class the generator was given)." if k else ".")),
-        },
-        artifacts={"summary": {"metrics": metrics, "fd_by_epoch": fd_by_epoch,  # ten images, one per class for ACGAN
+        metrics=metrics, history={variant.name: run.history.to_dict()},
+        figures=figures(run, variant, metrics, ds, len(train), cfg, per_class),
+        artifacts={"summary": {"metrics": metrics, "fd_by_epoch": epochs["fd"],  # ten images; ACGAN: one per class
                                "samples": run.samples[-1][torch.arange(10) * COLS if k else torch.arange(10)]}},
         notes=[JPEG_NOTE if not ds.synthetic else ds.source, space.message])
 
 
+def figures(run, variant, metrics: dict, ds, n_train: int, cfg: GanCfg, per_class: torch.Tensor) -> dict:
+    label, n, k = metrics["distance"], metrics["n"], variant.conditional
+    kind = "synthetic stand-in (smoke)" if ds.synthetic else "real CIFAR-10"
+    epochs = len(run.samples)
+    shown = show_epochs(epochs)
+    rows = len(per_class) if k else COLS
+    class_names = [ds.classes[c] for c in range(rows)] if k else ()
+    return {
+        "curves": (curves(run.history, variant, metrics, label),
+                   f"{variant.name} on {n_train:,} {kind} images. Losses and the critic's outputs, averaged over "
+                   f"windows of {max(cfg.log_every, variant.n_critic)} critic steps; {label} after every epoch "
+                   f"between {cfg.fd_track:,} generated images (the same noise each epoch) and the {n:,}-image "
+                   f"real reference, with the real-vs-real floor at that sample count."),
+        "epochs": (image_rows(run.samples[[e - 1 for e in shown]][:, per_class], [f"epoch {e}" for e in shown],
+                              class_names),
+                   f"{variant.name}: the same noise{' (one image per class)' if k else ''} after each epoch shown."),
+        "samples": (image_rows(run.samples[-1].view(rows, COLS, *run.samples.shape[2:]), class_names or [""] * rows),
+                    f"{variant.name} after {epochs} epochs: {rows * COLS} images of fixed noise"
+                    + (", one class per row (the class the generator was given)." if k else ".")),
+    }
+
+
+def stability(fd_by_epoch: list[float], wasserstein: list[float] | None = None) -> dict:
+    """How steadily the per-epoch distance fell: its best epoch, how many epochs it rose, how far the
+    last epoch is above the best, and (WGANs) whether the critic's estimate moved with it."""
+    best = min(fd_by_epoch)
+    out = {"final": fd_by_epoch[-1], "best": best, "best_epoch": fd_by_epoch.index(best) + 1,
+           "rises": sum(b > a for a, b in zip(fd_by_epoch, fd_by_epoch[1:])),
+           "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0}
+    if wasserstein is not None and len(fd_by_epoch) > 2:
+        out["wasserstein_fd_corr"] = torch.corrcoef(torch.tensor([wasserstein, fd_by_epoch]))[0, 1].item()
+    return out
+
+
+def diversity(feats: torch.Tensor, generated, ref: dict, reference, classes, cfg: GanCfg,
+              asked: torch.Tensor | None = None) -> dict:
+    """Mode-collapse evidence: feature spread relative to the real images, and the classes of the
+    nearest real images (and, for a conditional generator, whether they are the classes asked for)."""
+    guessed = knn_labels(feats, ref["train"], ref["train_labels"], cfg.knn, len(classes))
+    counts = torch.bincount(guessed, minlength=len(classes))
+    out = {"spread": spread(generated, reference), "class_entropy": class_entropy(guessed, len(classes)),
+           "top_class": classes[int(counts.argmax())], "top_share": (counts.max() / len(guessed)).item()}
+    out["collapse"] = out["spread"] < cfg.collapse_spread or out["class_entropy"] < cfg.collapse_entropy
+    if asked is not None:
+        out["class_agreement"] = (guessed == asked.cpu()).float().mean().item()
+    return out
+
+
 def curves(history, variant, metrics: dict, label: str):
+    """Losses, the critic's outputs (and ACGAN's class accuracy) per window; the distance per epoch."""
     s, e = history.steps, history.epochs
     x = s["step"]
     draws = {"losses": viz.draw_xy(x, {"critic (D)": s["d_loss"], "generator (G)": s["g_loss"]},

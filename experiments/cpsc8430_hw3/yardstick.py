@@ -26,7 +26,8 @@ class YardstickCfg:
     question="Which network's features measure sample quality in this report, and what distance separates "
              "two sets of real CIFAR-10 images at the sample counts used here: the floor no generator can beat?",
     config=YardstickCfg(), data=(DATASET,),
-    quick=dict(fd_samples=1000), smoke=dict(fd_samples=32, floor_sizes=(8, 16, 32), batch_size=16))
+    quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
+    smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24))
 def yardstick(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data(DATASET)
@@ -53,11 +54,12 @@ def yardstick(ctx) -> Result:
     n = len(test)
     return Result(
         metrics={"distance": space.label, "true_fid": space.true_fid, "network": space.network,
-                 "feature_dim": space.dim, "n": n, "floor": floor[n], "floor_by_n": {str(k): v for k, v in floor.items()},
+                 "feature_dim": space.dim, "n": n, "floor": floor[n],
+                 "floor_by_n": {str(k): v for k, v in floor.items()},
                  "knn_acc": (guessed == y_test).float().mean().item(),
                  "knn_entropy": class_entropy(guessed, ds.num_classes), "seconds_per_image": per_image},
         figures={
-            "real": (image_rows(rows, [ds.classes[c] for c in shown], scale=0.62),
+            "real": (image_rows(rows, [ds.classes[c] for c in shown]),
                      f"{per_row} {kind} training images per class: what the generators are asked to imitate."),
             "floor": (viz.panels({f"{space.label}, real vs real": viz.draw_xy(
                 list(floor), {"test subset vs training reference": list(floor.values())},

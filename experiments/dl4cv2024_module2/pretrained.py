@@ -12,7 +12,7 @@ from torch import nn
 
 from dljournal import Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
-from dljournal.backbones import load_backbone
+from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
 from dljournal.train import seed_everything
@@ -45,15 +45,6 @@ class FineTuneCfg(TrainConfig):
     schedules: tuple[str, ...] = ("cosine", "step")
     backbone_lr_scale: float = 0.1  # "lower backbone learning rate"
     probe_epochs: int = 30
-
-
-class Classifier(nn.Module):
-    def __init__(self, features: nn.Module, head: nn.Linear):
-        super().__init__()
-        self.features, self.head = features, head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
 
 
 @experiment(
