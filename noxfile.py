@@ -7,6 +7,7 @@ it is created on first use and reinstalled only when ``pyproject.toml`` changes.
     nox -s build_report    -- --report cpsc8430_hw1 --author "Ivan Franko"
     nox -s bench              engine fit vs a plain DataLoader loop, plus the cached-rebuild time
     nox -s tensorboard        TensorBoard on 127.0.0.1 for build/tensorboard
+    nox -s dashboard          FiftyOne App of the test-set mistakes, on 127.0.0.1:5151
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def shared_env(session: nox.Session) -> Path:
     if not stamp.is_file() or stamp.read_text() != wanted:
         session.log("installing the project into .venv (first time: about two minutes; torch is large)")
         session.run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-e", f"{ROOT}[test]")
+                    "-e", f"{ROOT}[test,dashboard]")
         stamp.write_text(wanted)
     return python
 
@@ -83,3 +84,13 @@ def tensorboard(session: nox.Session) -> None:
     logdir.mkdir(parents=True, exist_ok=True)
     session.run(str(python), "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
                 *session.posargs, env={**ENV, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+@nox.session
+def dashboard(session: nox.Session) -> None:
+    """FiftyOne App of a report's test-set mistakes on 127.0.0.1 (args: --port, --exp, --report; see --help)."""
+    python = shared_env(session)
+    # On Ctrl-C the dashboard stops the App's server and its MongoDB by PID before it exits (about 5 s);
+    # nox's defaults (0.3 s, then SIGTERM, 0.2 s, then SIGKILL) would cut that short and orphan them.
+    session.run(str(python), "-m", "dljournal.dashboard", *session.posargs, env=ENV,
+                interrupt_timeout=60, terminate_timeout=30)

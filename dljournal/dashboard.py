@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,12 +86,13 @@ def load_predictions(folder: Path) -> Predictions:
     p = Predictions(t["labels"].long(), t["probs"].float(), emb.flatten(1) if emb.dim() > 2 else emb,
                     t["tsne"].float(), tuple(map(str, art["classes"])), t["index"].long() if "index" in t else None)
     n, k = len(p), len(p.classes)
-    d = p.embeddings.shape[1] if p.embeddings.dim() == 2 else "D"
+    if p.embeddings.dim() != 2:
+        raise ProjectError(f"{where}: embeddings has shape {tuple(p.embeddings.shape)}, expected (N, D)")
     for key, value, want in (("labels", p.labels, (n,)), ("probs", p.probs, (n, k)), ("tsne", p.tsne, (n, 2)),
-                             ("embeddings", p.embeddings, (n, d)), ("index", p.index, (n,))):
+                             ("embeddings", p.embeddings, (n, p.embeddings.shape[1])), ("index", p.index, (n,))):
         if value is not None and tuple(value.shape) != want:
             raise ProjectError(f"{where}: {key} has shape {tuple(value.shape)}, expected {want} "
-                               f"for {n} labels and {k} classes".replace("'D'", "D"))
+                               f"for {n} labels and {k} classes")
     if n and not 0 <= int(p.labels.min()) <= int(p.labels.max()) < k:
         raise ProjectError(f"{where}: labels outside 0..{k - 1}")
     return p
@@ -277,7 +279,7 @@ def serve(fo, dataset, port: int) -> None:
         raise ProjectError(f"port {port} on {ADDRESS} is in use: pass --port N")
     me = psutil.Process()
     before = {c.pid for c in me.children(recursive=True)}  # the database, which outlives the App
-    started: list = []
+    session, started = None, []
     try:
         session = fo.launch_app(dataset, address=ADDRESS, port=port, remote=True, auto=False)
         # taken now: the server's wrapper process can die first and orphan the server, out of reach later
@@ -285,6 +287,10 @@ def serve(fo, dataset, port: int) -> None:
         print(f"FiftyOne dashboard of {dataset.name}: http://{ADDRESS}:{port}/  (Ctrl-C stops it)", flush=True)
         session.wait(-1)  # until SIGINT/SIGTERM
     finally:
+        if session is not None:  # FiftyOne's own shutdown first, but never wait on it for long
+            closing = threading.Thread(target=session.close, daemon=True)
+            closing.start()
+            closing.join(15)
         procs = started + [c for c in me.children(recursive=True) if c.pid not in before and c not in started]
         for proc in procs:
             with contextlib.suppress(psutil.Error):
