@@ -155,3 +155,12 @@ def test_svd_stands_in_when_eigh_does_not_converge(monkeypatch):
 
     monkeypatch.setattr(torch.linalg, "eigh", no_convergence)
     assert frechet_distance(a, b) == pytest.approx(1 + 8 - 2 * math.sqrt(14), abs=1e-12)
+
+
+def test_mean_pairwise_distance_excludes_self_pairs():
+    points = torch.tensor([[0.0], [1.0], [3.0]])  # pairs at 1, 3 and 2
+    assert frechet.mean_pairwise_distance(points) == pytest.approx(2.0)
+    images = torch.zeros(4, 3, 2, 2)
+    images[1:] = 1.0  # one black image, three white ones: 3 of 6 pairs at √12
+    assert frechet.mean_pairwise_distance(images) == pytest.approx(3 * math.sqrt(12) / 6)
+    assert frechet.mean_pairwise_distance(torch.arange(10.0)[:, None], max_items=2) == pytest.approx(1.0)

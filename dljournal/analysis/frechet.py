@@ -163,6 +163,16 @@ def spread(a: Gaussian, reference: Gaussian) -> float:
     return (a.cov.trace() / reference.cov.trace()).item()
 
 
+def mean_pairwise_distance(x: torch.Tensor, max_items: int = 1000) -> float:
+    """Mean Euclidean distance between distinct pairs of the first ``max_items`` rows of ``x``
+    (images are flattened). Generated images much closer to each other than real images are to
+    each other repeat themselves: the direct symptom of mode collapse, whatever their quality."""
+    x = x[:max_items].flatten(1).double()
+    if len(x) < 2:
+        raise ValueError(f"pairwise distances need at least 2 items, got {len(x)}")
+    return (torch.cdist(x, x).sum() / (len(x) * (len(x) - 1))).item()  # the zero diagonal excluded
+
+
 def knn_labels(query: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor, k: int = 10,
                num_classes: int | None = None) -> torch.Tensor:
     """The majority class among the ``k`` most cosine-similar reference features of each query

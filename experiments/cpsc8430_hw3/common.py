@@ -8,7 +8,9 @@ import numpy as np
 import torch
 
 from dljournal.data import Dataset, Split
-from dljournal.viz import WIDTH, plt
+from matplotlib.ticker import MaxNLocator
+
+from dljournal.viz import WIDTH, Draw, plt
 
 REPORT = "cpsc8430_hw3"
 DATASET = "cifar10"
@@ -42,6 +44,14 @@ def balanced_classes(n: int, num_classes: int) -> torch.Tensor:
 def show_epochs(epochs: int, at_most: int = 10) -> list[int]:
     """Up to ``at_most`` epochs, evenly spread, always the first and the last."""
     return sorted({int(round(e)) for e in np.linspace(1, epochs, min(epochs, at_most))})
+
+
+def integer_epochs(draw: Draw) -> Draw:
+    """A ``viz`` draw whose x axis counts epochs: integer ticks only."""
+    def wrapped(ax) -> None:
+        draw(ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return wrapped
 
 
 def image_rows(images: torch.Tensor, row_labels: Sequence[str], col_labels: Sequence[str] = (),

@@ -10,13 +10,14 @@ import torch
 
 from dljournal import Result, experiment, viz
 from dljournal.analysis.frechet import (class_entropy, feature_space, fit_gaussian, frechet_distance, knn_labels,
-                                        spread)
+                                        mean_pairwise_distance, spread)
 from dljournal.gan import (Discriminator, GanConfig, Generator, dcgan_init, generate, get_variant, to_uint8,
                            train_gan)
 from dljournal.project import ProjectError
 from dljournal.train import count_params
 
-from .common import DATASET, JPEG_NOTE, REPORT, balanced_classes, image_rows, pixels, show_epochs
+from .common import (DATASET, JPEG_NOTE, REPORT, as_uint8, balanced_classes, image_rows, integer_epochs, pixels,
+                     show_epochs)
 
 COLS = 8  # fixed-noise images per row of the sample grids
 
@@ -27,8 +28,10 @@ class GanCfg(GanConfig):
     n_train: int | None = None  # training subset (None: all 50,000 training images)
     fd_track: int = 1000  # generated images (fixed noise) for the distance after every epoch
     knn: int = 10  # neighbours that vote for a generated image's class
-    collapse_spread: float = 0.5  # mode collapse is flagged below this share of the real feature variance
-    collapse_entropy: float = 0.8  # ... or below this entropy of the samples' (10-NN) classes
+    # Mode collapse is flagged when generated images are both closer to each other in pixels and
+    # narrower in features than real images, by these factors: blur alone lowers only the second.
+    collapse_diversity: float = 0.5  # mean pairwise pixel distance, generated over real
+    collapse_spread: float = 0.5  # total feature variance, generated over real
 
 
 QUICK = dict(epochs=5, width=32, n_train=10000, fd_track=100)
@@ -78,25 +81,26 @@ def gan_experiment(ctx) -> Result:
     rows = ds.num_classes if k else COLS
     noise = fixed_noise(cfg, k, rows, n, ctx.seed, ctx.device)
 
-    def features(g: Generator, inputs: Inputs) -> torch.Tensor:
-        return space.features(to_uint8(generate(g, *inputs)), device=ctx.device)  # (N, D)
+    def sample(g: Generator, inputs: Inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        images = to_uint8(generate(g, *inputs))  # (N, 3, 32, 32)
+        return images, space.features(images, device=ctx.device)  # (N, D)
 
     def track(epoch: int, g: Generator) -> dict[str, float]:
-        return {"fd": frechet_distance(fit_gaussian(features(g, noise.track)), reference)}
+        return {"fd": frechet_distance(fit_gaussian(sample(g, noise.track)[1]), reference)}
 
     run = train_gan(generator, critic, variant, train, cfg, fixed_z=noise.grid[0], fixed_y=noise.grid[1],
                     device=ctx.device, on_epoch=track, log=ctx.log, name=variant.name,
                     log_dir=ctx.tensorboard_dir(cfg.variant))
 
-    feats = features(run.generator, noise.final)  # (n, D)
+    images, feats = sample(run.generator, noise.final)
     generated, epochs = fit_gaussian(feats), run.history.epochs
     metrics = {
         "variant": variant.name, "recipe": variant.recipe(), "rules": dataclasses.asdict(variant),
         "distance": space.label, "true_fid": space.true_fid, "n": n, "fd": frechet_distance(generated, reference),
         "floor": frechet_distance(fit_gaussian(ref["test"]), reference),
-        "track": {**stability(epochs["fd"], epochs.get("wasserstein")), "n": cfg.fd_track,
+        "track": {**stability(epochs["fd"], run.history.steps, epochs.get("wasserstein")), "n": cfg.fd_track,
                   "floor": frechet_distance(fit_gaussian(ref["test"][:cfg.fd_track]), reference)},
-        "diversity": diversity(feats, generated, ref, reference, ds.classes, cfg, noise.final[1]),
+        "diversity": diversity(images, feats, as_uint8(train), ref, ds.classes, noise.final[1], cfg),
         "training": {"epochs": len(epochs["epoch"]), "images": len(train), "seconds": run.seconds,
                      "seconds_per_epoch": run.seconds / len(epochs["epoch"]), "d_steps": run.d_steps,
                      "g_steps": run.g_steps, "params_g": count_params(run.generator),
@@ -134,27 +138,40 @@ def figures(run, variant, metrics: dict, ds, n_train: int, cfg: GanCfg, per_clas
     }
 
 
-def stability(fd_by_epoch: list[float], wasserstein: list[float] | None = None) -> dict:
-    """How steadily the per-epoch distance fell: its best epoch, how many epochs it rose, how far the
-    last epoch is above the best, and (WGANs) whether the critic's estimate moved with it."""
+def oscillation(series: list[float]) -> float:
+    """Total variation over range: 1 for a curve that only moves one way, about 2 more for every
+    reversal as large as the whole range."""
+    steps = torch.tensor(series, dtype=torch.float64)
+    span = (steps.max() - steps.min()).item()
+    return steps.diff().abs().sum().item() / span if span > 0 else 1.0
+
+
+def stability(fd_by_epoch: list[float], steps: dict, wasserstein: list[float] | None = None) -> dict:
+    """How steadily training went: the per-epoch distance's best epoch, how many epochs it rose and
+    how far the last epoch is above the best; how much the loss curves oscillate; and (WGANs)
+    whether the critic's estimate moved with the distance."""
     best = min(fd_by_epoch)
     out = {"final": fd_by_epoch[-1], "best": best, "best_epoch": fd_by_epoch.index(best) + 1,
            "rises": sum(b > a for a, b in zip(fd_by_epoch, fd_by_epoch[1:])),
-           "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0}
+           "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0,
+           "loss_oscillation": (oscillation(steps["d_loss"]) + oscillation(steps["g_loss"])) / 2}
     if wasserstein is not None and len(fd_by_epoch) > 2:
         out["wasserstein_fd_corr"] = torch.corrcoef(torch.tensor([wasserstein, fd_by_epoch]))[0, 1].item()
     return out
 
 
-def diversity(feats: torch.Tensor, generated, ref: dict, reference, classes, cfg: GanCfg,
-              asked: torch.Tensor | None = None) -> dict:
-    """Mode-collapse evidence: feature spread relative to the real images, and the classes of the
-    nearest real images (and, for a conditional generator, whether they are the classes asked for)."""
+def diversity(images: torch.Tensor, feats: torch.Tensor, real: torch.Tensor, ref: dict, classes,
+              asked: torch.Tensor | None, cfg: GanCfg) -> dict:
+    """Mode-collapse evidence for uint8 ``images`` (their features ``feats``) against ``real`` uint8
+    images and EXP01's reference: pixel diversity and feature spread relative to real images, and
+    the classes of the nearest real images (conditional: how often they are the classes asked for)."""
     guessed = knn_labels(feats, ref["train"], ref["train_labels"], cfg.knn, len(classes))
     counts = torch.bincount(guessed, minlength=len(classes))
-    out = {"spread": spread(generated, reference), "class_entropy": class_entropy(guessed, len(classes)),
+    out = {"pixel_diversity": mean_pairwise_distance(images.float() / 255) / mean_pairwise_distance(real.float() / 255),
+           "spread": spread(fit_gaussian(feats), fit_gaussian(ref["train"])),
+           "class_entropy": class_entropy(guessed, len(classes)),
            "top_class": classes[int(counts.argmax())], "top_share": (counts.max() / len(guessed)).item()}
-    out["collapse"] = out["spread"] < cfg.collapse_spread or out["class_entropy"] < cfg.collapse_entropy
+    out["collapse"] = out["pixel_diversity"] < cfg.collapse_diversity and out["spread"] < cfg.collapse_spread
     if asked is not None:
         out["class_agreement"] = (guessed == asked.cpu()).float().mean().item()
     return out
@@ -175,9 +192,9 @@ def curves(history, variant, metrics: dict, label: str):
     if variant.conditional:
         draws["auxiliary classifier"] = viz.draw_xy(x, {"real": s["class_acc_real"], "fake": s["class_acc_fake"]},
                                                     "critic step", "class accuracy", marker="")
-    draws[f"{label} per epoch"] = viz.draw_xy(
+    draws[f"{label} per epoch"] = integer_epochs(viz.draw_xy(
         e["epoch"], {f"{metrics['track']['n']:,} generated": e["fd"],
-                     "real vs real": [metrics["track"]["floor"]] * len(e["epoch"])}, "epoch", label)
+                     "real vs real": [metrics["track"]["floor"]] * len(e["epoch"])}, "epoch", label))
     return viz.panels(draws, ncols=2)
 
 

@@ -39,7 +39,7 @@ def yardstick(ctx) -> Result:
     t0 = time.perf_counter()
     f_train = space.features(real, cfg.batch_size, ctx.device)  # (N, D)
     f_test = space.features(as_uint8(test), cfg.batch_size, ctx.device)
-    per_image = (time.perf_counter() - t0) / (len(train) + len(test))
+    ms_per_image = 1000 * (time.perf_counter() - t0) / (len(train) + len(test))
     reference = fit_gaussian(f_train)
     sizes = sorted({n for n in cfg.floor_sizes if n <= len(test)} | {len(test)})
     floor = {n: frechet_distance(fit_gaussian(f_test[:n]), reference) for n in sizes}
@@ -57,7 +57,7 @@ def yardstick(ctx) -> Result:
                  "feature_dim": space.dim, "n": n, "floor": floor[n],
                  "floor_by_n": {str(k): v for k, v in floor.items()},
                  "knn_acc": (guessed == y_test).float().mean().item(),
-                 "knn_entropy": class_entropy(guessed, ds.num_classes), "seconds_per_image": per_image},
+                 "knn_entropy": class_entropy(guessed, ds.num_classes), "ms_per_image": ms_per_image},
         figures={
             "real": (image_rows(rows, [ds.classes[c] for c in shown]),
                      f"{per_row} {kind} training images per class: what the generators are asked to imitate."),
