@@ -78,7 +78,7 @@ class TensorBoard(Callback):
         from torch.utils.tensorboard import SummaryWriter
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = SummaryWriter(str(self.log_dir))
+        self.writer = SummaryWriter(str(self.log_dir), flush_secs=10)  # live enough for `nox -s tensorboard`
         if state.sample is not None and state.sample.dim() == 4 and state.sample.shape[1] in (1, 3):
             x = state.sample.detach().float().cpu()
             lo, hi = x.amin(dim=(1, 2, 3), keepdim=True), x.amax(dim=(1, 2, 3), keepdim=True)
@@ -88,7 +88,9 @@ class TensorBoard(Callback):
         for k, v in state.logs.items():
             if k != "epoch":
                 self.writer.add_scalar(_tag(k), v, state.epoch)
-        if self.histograms:
+        # histograms cost far more than scalars: about 20 per run, and the last epoch always
+        every = max(1, state.cfg.epochs // 20)
+        if self.histograms and (state.epoch % every == 0 or state.epoch == state.cfg.epochs):
             for name, p in state.model.named_parameters():
                 self.writer.add_histogram(f"weights/{name}", p.detach().float().cpu(), state.epoch)
                 if p.grad is not None:
@@ -100,7 +102,6 @@ class TensorBoard(Callback):
                 if k != "step" and len(series) == n:
                     self.writer.add_scalar(f"steps/{k}", series[i], int(steps["step"][i]))
         self._cursor = n
-        self.writer.flush()
 
     def on_fit_end(self, state: FitState) -> None:
         if self.writer is not None:
