@@ -1,0 +1,92 @@
+"""A FiftyOne dashboard of a classifier's test-set mistakes (``nox -s dashboard``).
+
+The test images of an experiment's ``predictions`` artifact are written once as PNGs (FiftyOne
+serves media from files) and loaded with ground truth, predictions, confidences, embeddings,
+mistake tags and the experiment's t-SNE into a persistent FiftyOne dataset; then the App is served
+on loopback until Ctrl-C. ``predictions`` reads the artifact and the images; ``app`` holds
+everything that touches FiftyOne.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import signal
+import sys
+from pathlib import Path
+
+from ..project import Project, ProjectError
+from .app import ADDRESS, INSTALL, _listening, build_dataset, connect, import_fiftyone, mongod, serve
+from .predictions import (ARTIFACT, KEYS, Predictions, confident_mistakes, find_experiment, load_predictions,
+                          load_test_images, result_profile, to_uint8, write_pngs)
+
+DEFAULT_REPORT = "dl4cv2024_module2"
+SCHEMA = 1  # bump when the dataset's fields change: stored datasets are then rebuilt
+
+__all__ = ["ADDRESS", "ARTIFACT", "DEFAULT_REPORT", "INSTALL", "KEYS", "Predictions", "build_dataset",
+           "confident_mistakes", "connect", "find_experiment", "import_fiftyone", "load_predictions",
+           "load_test_images", "main", "mongod", "result_profile", "serve", "to_uint8", "write_pngs"]
+
+
+def _stop_once(signum: int, frame) -> None:
+    """SIGINT/SIGTERM: unwind, stopping the servers; later signals must not cut that short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m dljournal.dashboard", description=__doc__.split("\n\n")[0])
+    p.add_argument("--report", default=DEFAULT_REPORT, help=f"report (default: {DEFAULT_REPORT})")
+    p.add_argument("--exp", help="experiment with a predictions artifact (default: the first that has one)")
+    p.add_argument("--port", type=int, default=5151, help=f"the App's port on {ADDRESS} (default: 5151)")
+    p.add_argument("--dataset", default="cifar10", help="engine dataset whose test set was predicted (cifar10)")
+    p.add_argument("--build-dir", type=Path, help="results, data caches and build/dashboard (default: build/)")
+    p.add_argument("--data-root", type=Path, help="datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)")
+    p.add_argument("--mistakes", type=int, default=16, help="tag this many top mistakes confident_mistake (16)")
+    p.add_argument("--no-launch", action="store_true", help="build the FiftyOne dataset, print a summary, exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``nox -s dashboard`` entry point; exits 0 on Ctrl-C or SIGTERM, 2 on bad input."""
+    args = parser().parse_args(argv)
+    previous = {sig: signal.signal(sig, _stop_once) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args)
+    except ProjectError as exc:
+        print(f"dashboard: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dashboard: stopped", file=sys.stderr)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("fiftyone") is None:
+        raise ProjectError(INSTALL)
+    if not args.no_launch and _listening(args.port):  # said now, not after building the dataset
+        raise ProjectError(f"port {args.port} on {ADDRESS} is in use: pass --port N")
+    project = Project.find(build=args.build_dir)
+    exp = args.exp or find_experiment(project.results, args.report)
+    folder = project.results / args.report / exp
+    profile, p = result_profile(folder), load_predictions(folder)
+    synthetic = profile == "smoke"
+    pixels, source = load_test_images(p, args.dataset, data_root=args.data_root or project.default_data_root(),
+                                      cache=project.build / "data", synthetic=synthetic)
+    digest = hashlib.sha256(pixels.tobytes()).hexdigest()[:12]
+    home = project.build / "dashboard"
+    images = write_pngs(pixels, home / "images" / f"{args.dataset}-test-{digest}")
+    artifact = hashlib.sha256((folder / "artifacts" / f"{ARTIFACT}.pt").read_bytes()).hexdigest()[:12]
+    name = f"{args.report}.{exp}" + (".smoke-synthetic" if synthetic else "")
+    description = f"{args.report} {exp} ({profile} profile), {len(p)} test images: {source}"
+    fo = connect(home / "db")
+    ds = build_dataset(fo, name, p, images, fingerprint=f"{SCHEMA}-{artifact}-{digest}-{args.mistakes}",
+                       description=description, top=args.mistakes)
+    print(f"{ds.name}: {len(ds)} samples, {len(ds.match_tags('mistake'))} mistakes; {description}", flush=True)
+    if not args.no_launch:
+        serve(fo, ds, args.port)
+    return 0
