@@ -124,15 +124,22 @@ def regimes(ctx, variants: dict[str, Variant], question: str) -> Result:
         notes=[JPEG_NOTE])
 
 
+# EXP04 and EXP05 share one recipe, so their regimes differ from it in one thing only
+_REGIMES = dict(config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"), data=("cifar10",),
+                quick=dict(epochs=8, width=16, n_train=20000), smoke=dict(epochs=2, width=8, n_val=64))
+
+
+def _cnn(cfg: CifarCfg):
+    return lambda: create_model("cifar_cnn", width=cfg.width)
+
+
 @experiment(
     "EXP04", report=REPORT, title="CIFAR-10: CNN with and without L1/L2",
     question="How do an L2 penalty (weight decay) and an L1 penalty change the CNN's fit, its "
              "generalisation gap and its weights?",
-    config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"), data=("cifar10",),
-    quick=dict(epochs=8, width=16, n_train=20000), smoke=dict(epochs=2, width=8, n_val=64))
+    **_REGIMES)
 def regularisation(ctx) -> Result:
-    cfg = ctx.cfg
-    cnn = lambda: create_model("cifar_cnn", width=cfg.width)  # noqa: E731
+    cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     return regimes(ctx, {"none": Variant(cnn, cfg),
                          f"L2 (weight decay {cfg.l2:g})": Variant(cnn, replace(cfg, weight_decay=cfg.l2)),
                          f"L1 (λ = {cfg.l1_weight:g})": Variant(cnn, replace(cfg, l1=cfg.l1_weight))},
@@ -143,10 +150,8 @@ def regularisation(ctx) -> Result:
     "EXP05", report=REPORT, title="CIFAR-10: CNN with and without augmentation",
     question="How does data augmentation (random crops with 4-pixel padding, horizontal flips) change "
              "the CNN's fit and its generalisation gap?",
-    config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"), data=("cifar10",),
-    quick=dict(epochs=8, width=16, n_train=20000), smoke=dict(epochs=2, width=8, n_val=64))
+    **_REGIMES)
 def augmentation(ctx) -> Result:
-    cfg = ctx.cfg
-    cnn = lambda: create_model("cifar_cnn", width=cfg.width)  # noqa: E731
+    cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     return regimes(ctx, {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))},
                    "CNN without and with augmentation")
