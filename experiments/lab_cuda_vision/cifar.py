@@ -38,6 +38,9 @@ def cifar(ctx, cfg):
     return ds, train.subset(cfg.n_train, ctx.seed), val
 
 
+NEAR_ZERO = 1e-3  # |w| below this counts as switched off
+
+
 def weight_magnitudes(model: torch.nn.Module) -> np.ndarray:
     return torch.cat([p.detach().abs().flatten().cpu() for p in model.parameters() if p.dim() > 1]).numpy()
 
@@ -110,6 +113,9 @@ def regimes(ctx, variants: dict[str, Variant], question: str) -> Result:
     ds, train, val = cifar(ctx, cfg)
     runs = sweep(ctx, variants, (train, val), ds.test, train_eval=train.subset(5000, ctx.seed))
     stats = summarise(runs)
+    for name, (run, *_) in runs.items():  # what the histograms show, as numbers the narrative can quote
+        w = weight_magnitudes(run.model)
+        stats[name].update(mean_abs_w=float(w.mean()), near_zero_w=float((w < NEAR_ZERO).mean()))
     return Result(
         metrics=stats, history={k: r[0].history.to_dict() for k, r in runs.items()},
         tables={"comparison": (sweep_table(runs), f"{question} ({len(train):,} training images, "
