@@ -52,6 +52,17 @@ def test_a_group_is_not_a_number(tmp_path):
         journal(tmp_path, "{{ r.EXP02.metrics.deep }}")
 
 
+def test_includes_come_from_the_report_folder_only(tmp_path):
+    (tmp_path / "secret.md").write_text("SECRET")
+    folder = tmp_path / "journal" / "t"
+    folder.mkdir(parents=True)
+    (folder / "_part.md").write_text("shared {{ this.config.epochs }} epochs")
+    assert "shared 4 epochs" in journal(tmp_path, '{% include "_part.md" %}')
+    for name in ("../../secret.md", str(tmp_path / "secret.md")):
+        with pytest.raises(ReportError, match=r"EXP02.md: cannot include .*secret.md.*not a file of"):
+            journal(tmp_path, '{% include "' + name + '" %}')
+
+
 def test_undefined_names_and_syntax_errors_are_one_line(tmp_path):
     with pytest.raises(ReportError, match="'nothing' is undefined"):
         journal(tmp_path, "{{ nothing }}")

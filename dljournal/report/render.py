@@ -81,8 +81,9 @@ class Journal:
 
     def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult]):
         self.project, self.spec, self.results = project, spec, dict(results)
-        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=True)
+        # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
+        self.env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(spec.folder), undefined=jinja2.StrictUndefined,
+                                        autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(FILTERS)
         self.placed: set[tuple[str, str, str]] = set()
 
@@ -104,6 +105,8 @@ class Journal:
             text = self.env.from_string(file.read_text()).render(ctx)
         except jinja2.TemplateSyntaxError as exc:
             raise ReportError(f"{where}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise ReportError(f"{where}: cannot include {exc.name!r}: not a file of {self.spec.folder}") from None
         except jinja2.TemplateError as exc:  # undefined names, sandbox violations
             raise ReportError(f"{where}: {exc.message}") from None
         return Markup(markdown.markdown(text, extensions=MD_EXTENSIONS, output_format="html"))
@@ -162,7 +165,9 @@ class Journal:
             sec.figures = [self.figure(exp_id, n, where) for n in res.figures if ("fig", exp_id, n) not in self.placed]
             sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
             sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config) if not _engine_default(k, v)]
-            sec.metric_rows = [(k, format_cell(k, v)) for k, v in flatten(res.metrics)]
+            # lists (a grid, the confused pairs) are shown whole by the section's tables; here, their start
+            sec.metric_rows = [(k, _short(v) if isinstance(v, list) else format_cell(k, v))
+                               for k, v in flatten(res.metrics)]
             out.append(sec)
         return out
 
