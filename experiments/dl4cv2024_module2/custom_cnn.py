@@ -2,6 +2,7 @@
 headline comparison over seeds (with the mistakes of the final model, for the dashboard)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from dljournal.data.augment import Augment
 from dljournal.explain import image_grid
 from dljournal.models import create_model
 from dljournal.stats import confused_pairs
-from dljournal.sweep import Variant, histories, summarise, sweep, sweep_table
+from dljournal.sweep import Variant, summarise, sweep, sweep_table
 
 REPORT = "dl4cv2024_module2"
 JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."
@@ -109,15 +110,17 @@ def headline(ctx) -> Result:
     pairs = confused_pairs(y, pred, ds.classes, k=8)
     tsne = maps_2d(features.numpy(), seed=ctx.seed)["t-SNE"]
     mean, std = ds.meta.get("mean"), ds.meta.get("std")
+    top = Counter(f"{ds.classes[y[i]]} → {ds.classes[pred[i]]}" for i in worst).most_common(3)
     result.metrics.update({"classes": list(ds.classes), "confused": pairs, "mistakes": int(len(wrong)),
-                           "test_size": len(y), "confident_mistakes_mean_conf": float(conf[worst].mean())})
+                           "test_size": len(y), "confident_mistakes_mean_conf": float(conf[worst].mean()),
+                           "confident_pairs": [{"pair": pair, "n": n} for pair, n in top]})
     result.figures.update({
         "confused": (viz.panels({"": viz.draw_bars([f"{p['true']} → {p['predicted']}" for p in pairs],
                                                    [p["rate"] for p in pairs], "share of the true class")},
                                 ncols=1, height=2.2),
                      "The most frequent confusions of the final CNN (seed 0) on the test set."),
         "mistakes": (image_grid(ds.test.x[worst.to(ds.test.x.device)].cpu(),
-                                [f"{ds.classes[y[i]]}→{ds.classes[pred[i]]} {conf[i]:.2f}" for i in worst],
+                                [f"{ds.classes[y[i]]} →\n{ds.classes[pred[i]]} {conf[i]:.2f}" for i in worst],
                                 ncols=8, mean=mean, std=std),
                      "The 16 most confident mistakes: true → predicted class, confidence."),
     })
