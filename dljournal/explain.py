@@ -201,7 +201,8 @@ def image_grid(images: torch.Tensor, titles: Sequence[str] = (), ncols: int = 8,
     n = len(rgb)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    height = (WIDTH / ncols + (0.2 if titles else 0)) * nrows + (0.3 if title else 0)
+    lines = max((t.count("\n") + 1 for t in titles), default=0)  # room for titles of several lines
+    height = (WIDTH / ncols + 0.17 * lines + (0.05 if lines else 0)) * nrows + (0.3 if title else 0)
     fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, height), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
