@@ -32,7 +32,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                         "cores; full: the real recipe, for a GPU (default: quick)")
     p.add_argument("--only", nargs="+", default=[], metavar="EXP",
                    help="run only these experiments, e.g. --only EXP02 or --only EXP01,EXP02")
-    p.add_argument("--force", action="store_true", help="re-run even when the cached result is valid")
+    p.add_argument("--force", action="store_true",
+                   help="re-run the selected experiments even when their cached results are valid "
+                        "(experiments they need run only if stale)")
     p.add_argument("--data-root", type=Path,
                    help="folder with the datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],

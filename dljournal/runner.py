@@ -115,6 +115,9 @@ def run(project: Project, opts: RunOptions) -> int:
     store = ResultStore(project.results)
     store.clean_staging(opts.report)
     specs = select(opts)
+    # --force re-runs what was asked for; experiments pulled in only as needs still run only when stale
+    forced = ({get_experiment(opts.report, e).id for e in opts.only} if opts.only else {s.id for s in specs}) \
+        if opts.force else set()
     log(f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
         f"device {device}, data root {data_root}")
     failed, t_all = [], time.perf_counter()
@@ -124,7 +127,7 @@ def run(project: Project, opts: RunOptions) -> int:
         head = f"[{i}/{len(specs)}] {spec.id} {spec.title}"
         parts = keys[spec.id]
         state, why = cache_state(store, spec, parts)
-        if state == "fresh" and not opts.force:
+        if state == "fresh" and spec.id not in forced:
             log(f"{head}: skipped, {why}")
             continue
         blocked = [d for d in spec.needs if d in failed]

@@ -235,5 +235,9 @@ def test_needs_runs_producers_first_and_keys_follow_them(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "EXP01 producer: running" in err and "EXP02 consumer: running, changed since the cached result: needs" in err
     assert store.load("t_needs", "EXP02").metrics == {"sum": 9.0} and store.read_raw("t_needs", "EXP02")["key"] != key
+    capsys.readouterr()
+    assert run(project, opts("t_needs", only=("EXP02",), force=True)) == 0  # forced: EXP02, not its producer
+    err = capsys.readouterr().err
+    assert "EXP01 producer: skipped, up to date" in err and "EXP02 consumer: running, --force" in err
     assert run(project, opts("t_needs", only=("EXP03",))) == 1
     assert "does not declare it: add needs=('EXP01',)" in capsys.readouterr().err
