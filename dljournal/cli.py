@@ -86,8 +86,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .registry import load_experiments
 
     project = Project.find(build=args.build_dir)
-    reports = load_experiments(project)
     report = args.report or project.default_report
+    reports = load_experiments(project, report)
     if report not in reports:
         from .registry import experiments_for
         experiments_for(report)  # raises the one-line error with close names

@@ -92,16 +92,25 @@ def import_submodules(package: str, path) -> None:
         importlib.import_module(f"{package}.{info.name}")
 
 
-def load_experiments(project: Project) -> list[str]:
-    """Import every module and package under the experiments folder; return the reports found."""
+def load_experiments(project: Project, report: str | None = None) -> list[str]:
+    """Import the modules and packages under the experiments folder; return the reports found.
+
+    With ``report``, only ``experiments/<report>`` (package or module) when that defines it: a
+    cached run of one report then does not pay for importing every other report's libraries.
+    """
     folder = project.experiments
     if not folder.is_dir():
         raise ProjectError(f"no experiments folder at {folder}")
     parent = str(folder.parent)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    for path in sorted(folder.iterdir()):
-        if path.suffix == ".py" and path.stem != "__init__" or (path / "__init__.py").is_file():
+    modules = [p for p in sorted(folder.iterdir())
+               if p.suffix == ".py" and p.stem != "__init__" or (p / "__init__.py").is_file()]
+    own = [p for p in modules if report is not None and p.stem == report]
+    for path in own:
+        importlib.import_module(f"{folder.name}.{path.stem}")
+    if not own or report not in reports():  # a report defined elsewhere, or a typo to suggest names for
+        for path in modules:
             importlib.import_module(f"{folder.name}.{path.stem}")
     return reports()
 

@@ -70,3 +70,33 @@ def test_same_id_from_another_function_is_an_error():
 
 def test_resolve_without_config_is_none():
     assert resolve(None, {}, "quick") is None
+
+
+def test_loading_one_report_imports_only_its_package(tmp_path):
+    """A run of one report must not pay for importing every other report's libraries."""
+    import sys
+
+    from conftest import make_project
+    from dljournal.registry import load_experiments
+
+    project = make_project(tmp_path / "proj_load_one")
+    exp = project.experiments
+    body = ('from dljournal import Result, experiment\n\n'
+            '@experiment("EXP01", report="{r}", title="t", question="q")\n'
+            'def e(ctx):\n    return Result()\n')
+    for r in ("load_one_a", "load_one_b"):
+        (exp / r).mkdir()
+        (exp / r / "__init__.py").write_text(body.format(r=r))
+    (exp / "__init__.py").write_text("")
+    name = exp.name
+    saved = {m: sys.modules.pop(m) for m in list(sys.modules) if m == name or m.startswith(name + ".")}
+    sys.path.insert(0, str(exp.parent))  # this project's experiments package, not the repository's
+    try:
+        assert "load_one_a" in load_experiments(project, "load_one_a")
+        assert f"{name}.load_one_b" not in sys.modules
+        assert "load_one_b" in load_experiments(project, "no_such_report")  # unknown: everything, for hints
+    finally:
+        sys.path.remove(str(exp.parent))
+        for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[m]
+        sys.modules.update(saved)
