@@ -65,12 +65,14 @@ class Context:
         return self.project.tensorboard(self.spec.report, self.spec.id) / run
 
     def fit(self, model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig | None = None, *,
-            name: str, callbacks: Iterable[Callback] = (), augment=None, param_groups=None) -> History:
+            name: str, callbacks: Iterable[Callback] = (), augment=None, param_groups=None,
+            watch: Split | None = None) -> History:
         """``train.fit`` on this context's device, with a progress bar and TensorBoard events
-        under ``build/tensorboard/<report>/<EXP>/<name>/``."""
+        under ``build/tensorboard/<report>/<EXP>/<name>/``; ``watch`` logs a test split's curve."""
         cfg = cfg if cfg is not None else self.cfg
         cbs = [*callbacks, TensorBoard(self.tensorboard_dir(name)), Progress(name)]
-        return fit(model, data, cfg, cbs, device=self.device, augment=augment, param_groups=param_groups)
+        return fit(model, data, cfg, cbs, device=self.device, augment=augment, param_groups=param_groups,
+                   watch=watch)
 
     def train(self, model: nn.Module, data: Sequence[Split | None], test: Split,
               cfg: TrainConfig | None = None, *, name: str, callbacks: Iterable[Callback] = (),

@@ -28,7 +28,8 @@ _ENGINE_DIR = Path(__file__).resolve().parent
 # Bookkeeping modules: they present, schedule, store or locate results but compute none, so
 # editing them keeps results fresh. A change there that does alter results bumps ENGINE_VERSION.
 _PRESENTATION = tuple(f"dljournal.{m}" for m in (
-    "report", "cli", "runner", "bench", "store", "provenance", "project", "fingerprint", "registry"))
+    "report", "cli", "runner", "bench", "store", "provenance", "project", "fingerprint", "registry",
+    "result", "preflight"))  # result: the container and its validation, not what goes in it
 
 
 def sha(text: str | bytes) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from .data.tensors import Split
+from .data.tensors import Split, require_not_test
 from .train import TrainConfig, evaluate, seed_everything
 from .train.run import Run
 
@@ -36,6 +36,7 @@ def sweep(ctx, variants: Mapping[str, Variant], data: tuple[Split, Split | None]
     in eval mode: no dropout, no augmentation) and ``gap`` (that minus the test accuracy); with
     ``target`` it gets ``seconds_to_target`` (training time until validation accuracy ≥ target).
     """
+    require_not_test(data[1], "sweep")  # its seconds_to_target and any ranking read the validation split
     runs: dict[str, list[Run]] = {}
     for name, v in variants.items():
         for seed in seeds:
@@ -101,6 +102,7 @@ def grid(ctx, build: Callable[[], nn.Module], data: tuple[Split, Split], cfg: Tr
     """A small grid study: one short training per combination of config values
     (``lr=(1e-3, 3e-3), batch_size=(64, 256)``). Returns one row per combination (its values, final
     validation accuracy and loss, seconds per epoch) and the config of the best row."""
+    require_not_test(data[1], "grid")  # it picks the best combination on this split
     rows, configs = [], []
     for values in itertools.product(*axes.values()):
         change = dict(zip(axes, values))

@@ -9,6 +9,7 @@ from typing import Callable
 
 import optuna
 
+from .data.tensors import SelectionOnTest
 from .train.loop import Callback, FitState
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -19,6 +20,8 @@ class Pruning(Callback):
     """Reports ``monitor`` to the trial after every epoch; raises TrialPruned when Optuna says so."""
 
     def __init__(self, trial: optuna.Trial, monitor: str = "val_acc"):
+        if not monitor.startswith("val_"):  # pruning is a choice: it may only read validation data
+            raise SelectionOnTest(f"Pruning stops trials on {monitor!r}; it can only read a validation metric")
         self.trial, self.monitor = trial, monitor
 
     def on_epoch_end(self, state: FitState) -> None:

@@ -28,7 +28,9 @@ def pack(files: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def woof_root(tmp_path):
-    """A tiny ImageWoof .npz: class 0 red, class 1 blue, one greyscale JPEG, non-square sizes."""
+    """A tiny ImageWoof .npz: class 0 red, class 1 blue, one greyscale JPEG, non-square sizes.
+    As in the real file, ImageWoof's train and val each mix ImageNet training images (``n0…_N``)
+    and ImageNet validation images (``ILSVRC2012_val_*``)."""
     train = [jpeg((40, 30), RED), jpeg((30, 40), RED), jpeg((24, 24), (90, 90, 90), mode="L"),
              jpeg((40, 30), BLUE), jpeg((32, 32), BLUE)]
     val = [jpeg((20, 20), RED), jpeg((50, 20), BLUE)]
@@ -37,26 +39,38 @@ def woof_root(tmp_path):
     vb, vo = pack(val)
     np.savez(tmp_path / dogs.IMAGEWOOF, class_names=np.array(["red_dog", "blue_dog"]),
              class_wnids=np.array(["n0", "n1"]), train_jpeg=tb, train_offsets=to,
-             train_labels=np.array([0, 0, 0, 1, 1]), train_source_paths=np.array(["a"] * 5),
-             val_jpeg=vb, val_offsets=vo, val_labels=np.array([0, 1]), val_source_paths=np.array(["b"] * 2))
+             train_labels=np.array([0, 0, 0, 1, 1]),
+             train_source_paths=np.array(["train/n0/ILSVRC2012_val_00000907.JPEG", "train/n0/n0_12.JPEG",
+                                          "train/n0/n0_40.JPEG", "train/n1/n1_7.JPEG", "train/n1/n1_9.JPEG"]),
+             val_jpeg=vb, val_offsets=vo, val_labels=np.array([0, 1]),
+             val_source_paths=np.array(["val/n0/n0_3.JPEG", "val/n1/ILSVRC2012_val_00012345.JPEG"]))
     return tmp_path
 
 
 def test_imagewoof_npz_is_decoded_resized_and_cached(woof_root, tmp_path, monkeypatch):
     ds = dogs.load_dogs(woof_root, tmp_path / "cache", size=16)
+    # split by provenance: the two ILSVRC2012_val photos (one from each ImageWoof split) are the test set
     assert ds.train.x.shape == (5, 3, 16, 16) and ds.test.x.shape == (2, 3, 16, 16)
-    assert ds.train.x.dtype == torch.uint8 and ds.train.y.tolist() == [0, 0, 0, 1, 1] and ds.test.y.tolist() == [0, 1]
+    assert ds.train.x.dtype == torch.uint8 and ds.train.y.tolist() == [0, 0, 1, 1, 0] and ds.test.y.tolist() == [0, 1]
     assert ds.classes == ("red_dog", "blue_dog") and ds.meta["layout"] == "imagewoof" and ds.meta["uint8"]
     assert "ImageWoof-10" in ds.source and "substitute" in ds.source and not ds.synthetic
     colours = ds.train.x.float().mean((2, 3))  # (N, 3): the channel order and layout survive
     assert torch.allclose(colours[0], torch.tensor(RED, dtype=torch.float), atol=6)
-    assert torch.allclose(colours[4], torch.tensor(BLUE, dtype=torch.float), atol=6)
-    assert torch.allclose(colours[2], torch.full((3,), 90.0), atol=3)  # grey JPEG -> RGB
+    assert torch.allclose(colours[3], torch.tensor(BLUE, dtype=torch.float), atol=6)
+    assert torch.allclose(colours[1], torch.full((3,), 90.0), atol=3)  # grey JPEG -> RGB
+    assert "ImageNet-validation photos" in ds.source and "unseen" in ds.source
 
-    assert len(list((tmp_path / "cache").glob("dogs-imagewoof-16px-*.npz"))) == 1
+    assert len(list((tmp_path / "cache").glob("dogs-imagewoof-provenance-16px-*.npz"))) == 1
     monkeypatch.setattr(dogs, "decode", lambda *a, **k: pytest.fail("decoded again despite the cache"))
     again = dogs.load_dogs(woof_root, tmp_path / "cache", size=16)
     assert torch.equal(again.train.x, ds.train.x)
+
+
+def test_split_by_provenance_puts_only_imagenet_val_photos_in_test():
+    paths = ["train/n02086240/ILSVRC2012_val_00000907.JPEG", "train/n02086240/n02086240_1234.JPEG",
+             "val/n02087394/n02087394_77.JPEG", "val/n02087394/ILSVRC2012_val_00049999.JPEG"]
+    seen, unseen = dogs.split_by_provenance(paths)
+    assert seen.tolist() == [1, 2] and unseen.tolist() == [0, 3]
 
 
 def test_kaggle_layout_wins_and_is_split_by_breed(woof_root, tmp_path):
@@ -107,5 +121,6 @@ def test_real_imagewoof(tmp_path):
     ds = dogs.load_dogs(SHARED_DATA, tmp_path, size=64)
     assert ds.train.x.shape == (1200, 3, 64, 64) and ds.test.x.shape == (500, 3, 64, 64)
     assert ds.classes == dogs.IMAGEWOOF_CLASSES
+    # by provenance: 120 ImageNet-training photos per breed train, the 50 ImageNet-val photos test
     assert torch.bincount(ds.train.y).tolist() == [120] * 10 and torch.bincount(ds.test.y).tolist() == [50] * 10
     assert 60 < ds.train.x.float().mean() < 160  # photos, not blank frames

@@ -26,7 +26,9 @@ def _flat_fn(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor):
 
 
 def loss_hessian(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The exact (P, P) Hessian of ``loss_fn(model(x), y)`` w.r.t. the P trainable parameters.
+    """The exact (P, P) Hessian of ``loss_fn(model(x), y)`` w.r.t. the P trainable parameters, in
+    the dtype of the model and data (use float64 near a critical point: at ‖∇L‖² ≈ 1e-8 float32
+    round-off moves the minimal ratio by about ±0.02).
 
     Exact and dense: meant for the small models of the HW1 experiments (P of a few thousand).
     """
@@ -39,6 +41,18 @@ def loss_hessian(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tens
 def minimal_ratio(eigenvalues: torch.Tensor, tol: float = 0.0) -> float:
     """The fraction of eigenvalues greater than ``tol``: 1 at a strict minimum, lower at a saddle."""
     return (eigenvalues > tol).float().mean().item()
+
+
+def curvature_counts(eigenvalues: torch.Tensor, rel_tol: float) -> dict[str, float]:
+    """Eigenvalues sorted by sign once the flat ones are set apart: |λ| ≤ rel_tol · max|λ| is *flat*
+    (its sign is round-off). ``ratio_nonflat`` is the share of positive among the non-flat ones, the
+    minimal ratio that round-off cannot move."""
+    tol = rel_tol * eigenvalues.abs().max().item()
+    flat = eigenvalues.abs() <= tol
+    positive, negative = (eigenvalues > tol).sum().item(), (eigenvalues < -tol).sum().item()
+    return {"tolerance": tol, "flat_fraction": flat.float().mean().item(), "positive": int(positive),
+            "negative": int(negative),
+            "ratio_nonflat": positive / (positive + negative) if positive + negative else float("nan")}
 
 
 def minimise_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor,
@@ -60,3 +74,16 @@ def minimise_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torc
         final = loss_fn(model(x), y).item()
     grads = torch.autograd.grad(loss_fn(model(x), y), params)
     return {"steps": step, "loss": final, "grad_norm_sq": sum(g.square().sum() for g in grads).item()}
+
+
+def full_batch_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor,
+                         batch_size: int = 2000) -> float:
+    """‖∇L‖ of the mean loss over all of ``(x, y)`` (accumulated over chunks), i.e. the gradient that
+    mini-batch gradients estimate. ``loss_fn`` must average over its batch."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    total = [torch.zeros_like(p) for p in params]
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        grads = torch.autograd.grad(loss_fn(model(xb), yb) * (len(xb) / len(x)), params)
+        total = [t + g for t, g in zip(total, grads)]
+    return torch.sqrt(sum(t.square().sum() for t in total)).item()

@@ -7,10 +7,12 @@ second.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
 import tempfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 
 from ..fingerprint import sha
+from ..project import ProjectError
 from .registry import DatasetInfo, register_dataset, require
 from .synthetic import prototype_images
 from .tensors import Dataset, Split
@@ -41,12 +44,48 @@ def decode_images(blob: np.ndarray, offsets: np.ndarray, workers: int | None = N
         return np.stack(list(pool.map(one, range(len(offsets) - 1))))
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what the original CIFAR pickles hold (dicts, lists, bytes, str, numbers and numpy
+    arrays): a planted pickle under the data root cannot import anything, so it cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks to import {module}.{name}, which a CIFAR batch never does")
+        return super().find_class(module, name)
+
+
+def read_cifar_pickle(path: Path) -> dict:
+    """One file of the original CIFAR python release, read with the restricted unpickler."""
+    try:
+        with open(path, "rb") as f:
+            data = _CifarUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise ProjectError(f"corrupt or unsafe file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProjectError(f"corrupt file {path}: not a CIFAR batch (a {type(data).__name__}, not a dict)")
+    return data
+
+
+@contextlib.contextmanager
+def corrupt_names(path: Path):
+    """Any failure to read a packed archive becomes one line naming the file."""
+    try:
+        yield
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise ProjectError(f"corrupt file {path}: {type(exc).__name__}: {exc} "
+                           "(replace it with the original from the data set's source)") from None
+
+
 def _unpickle_batches(folder: Path, names: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
     """The python-pickle batches of the original CIFAR release (as torchvision reads them)."""
     xs, ys = [], []
     for name in names:
-        with open(folder / name, "rb") as f:
-            d = pickle.load(f, encoding="latin1")  # the format of the original release
+        d = read_cifar_pickle(folder / name)
+        if "data" not in d or label_key not in d:
+            raise ProjectError(f"corrupt file {folder / name}: no 'data' or {label_key!r} in it")
         xs.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         ys.append(np.asarray(d[label_key], dtype=np.int64))
     return np.concatenate(xs), np.concatenate(ys)
@@ -109,7 +148,7 @@ def cifar10(root: Path, cache: Path) -> Dataset:
         return to_dataset("cifar10", a, CIFAR10_CLASSES, f"CIFAR-10, original pixels ({folder})")
 
     def build() -> dict:
-        with np.load(root / C10_PACKED) as z:
+        with corrupt_names(root / C10_PACKED), np.load(root / C10_PACKED) as z:
             return {"x_train": decode_images(z["train_jpeg"], z["train_offsets"]), "y_train": z["train_labels"],
                     "x_test": decode_images(z["test_jpeg"], z["test_offsets"]), "y_test": z["test_labels"]}
     a = cached_arrays("cifar10-jpeg-q75", cifar10_files(root), cache, build)
@@ -137,14 +176,13 @@ def cifar100(root: Path, cache: Path) -> Dataset:
         def build() -> dict:
             xtr, ytr = _unpickle_batches(folder, C100_ORIGINAL[1], "fine_labels")
             xte, yte = _unpickle_batches(folder, C100_ORIGINAL[2], "fine_labels")
-            with open(folder / "meta", "rb") as f:
-                names = pickle.load(f, encoding="latin1")["fine_label_names"]
+            names = read_cifar_pickle(folder / "meta")["fine_label_names"]
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "classes": np.array(names)}
         a = cached_arrays("cifar100-original", cifar100_files(root), cache, build)
         return to_dataset("cifar100", a, tuple(map(str, a["classes"])), f"CIFAR-100, original files ({folder})")
 
     def build() -> dict:
-        with np.load(root / C100_PACKED) as z:
+        with corrupt_names(root / C100_PACKED), np.load(root / C100_PACKED) as z:
             return {"x_train": decode_images(z["train_webp"], z["train_offsets"]), "y_train": z["train_fine_labels"],
                     "x_test": decode_images(z["test_webp"], z["test_offsets"]), "y_test": z["test_fine_labels"],
                     "classes": z["fine_class_names"]}

@@ -8,9 +8,12 @@ decoding), resized, and cached under the build folder keyed on the source files'
 - Kaggle (``<root>/dog-breed-identification/`` or ``<root>/dogs/`` holding ``labels.csv`` with
   ``id,breed`` and ``train/<id>.jpg``): 120 breeds; Kaggle's test labels are private, so the test
   split is a stratified share of ``train/`` (the same for every run).
-- ImageWoof-10 (``<root>/dogs/imagewoof2_dogs10_jpeg.npz``): 10 ImageNet breeds, 120 train and 50
-  val photos each, ImageWoof's val serving as the test split. Every photo is an ImageNet
-  *validation* image, so ImageNet-trained backbones never trained on them.
+- ImageWoof-10 (``<root>/dogs/imagewoof2_dogs10_jpeg.npz``): 10 breeds, all of them ImageNet-1k
+  classes, 1,700 photos. 1,200 of them are ImageNet-1k *training* images (source file names
+  ``n0…_N.JPEG``), which an ImageNet-pretrained backbone has seen; only 500, 50 per breed, are
+  ImageNet *validation* images (``ILSVRC2012_val_*``). ImageWoof's own train/val split mixes the two,
+  so the loader splits by provenance instead (``split_by_provenance``): the 1,200 seen photos train
+  (and validate), the 500 unseen ones are the test split.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .cifar import cached_arrays
+from .cifar import cached_arrays, corrupt_names
 from .registry import DatasetInfo, register_dataset, require
 from .synthetic import prototype_images
 from .tensors import Dataset, Split
@@ -93,6 +96,17 @@ def stratified_split(labels: Sequence[int], fraction: float, seed: int = 0) -> t
     return np.setdiff1d(np.arange(len(labels)), held_out), held_out
 
 
+UNSEEN_BY_IMAGENET = "ILSVRC2012_val_"  # ImageNet validation images: never in an ImageNet training set
+
+
+def split_by_provenance(paths: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (seen, unseen) of photos by source path: ImageNet *validation* images
+    (``…/ILSVRC2012_val_00000907.JPEG``) are unseen by ImageNet-pretrained backbones; ImageNet
+    training images (``…/n02086240_1234.JPEG``) are not. A transfer test set must be the unseen ones."""
+    unseen = np.array([UNSEEN_BY_IMAGENET in Path(str(p)).name for p in paths], dtype=bool)
+    return np.flatnonzero(~unseen), np.flatnonzero(unseen)
+
+
 def _to_dataset(a: dict, classes: tuple[str, ...], source: str, meta: dict) -> Dataset:
     def split(x: np.ndarray, y: np.ndarray) -> Split:
         return Split(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long())  # (N, 3, S, S)
@@ -126,20 +140,25 @@ def load_dogs(root: Path, cache: Path, size: int = SIZE, test_fraction: float = 
     path = root / IMAGEWOOF
 
     def build() -> dict:
-        with np.load(path) as z:
-            out = {}
-            for split, name in (("train", "train"), ("val", "test")):
+        with corrupt_names(path), np.load(path) as z:
+            photos, labels, paths = [], [], []
+            for split in ("train", "val"):  # ImageWoof's own split is pooled, then split by provenance
                 blob, off = z[f"{split}_jpeg"], z[f"{split}_offsets"]
-                out[f"x_{name}"] = decode([blob[off[i]:off[i + 1]].tobytes() for i in range(len(off) - 1)], size)
-                out[f"y_{name}"] = z[f"{split}_labels"].astype(np.int64)
-            out["classes"] = z["class_names"]
-            return out
+                photos += [blob[off[i]:off[i + 1]].tobytes() for i in range(len(off) - 1)]
+                labels.append(z[f"{split}_labels"].astype(np.int64))
+                paths += [str(p) for p in z[f"{split}_source_paths"]]
+            y = np.concatenate(labels)
+            seen, unseen = split_by_provenance(paths)
+            x = decode(photos, size)
+            return {"x_train": x[seen], "y_train": y[seen], "x_test": x[unseen], "y_test": y[unseen],
+                    "classes": z["class_names"]}
 
-    a = cached_arrays(f"dogs-imagewoof-{size}px", dogs_files(root), cache, build)
+    a = cached_arrays(f"dogs-imagewoof-provenance-{size}px", dogs_files(root), cache, build)
     classes = tuple(map(str, a["classes"]))
     return _to_dataset(a, classes, (
-        f"ImageWoof-10 ({path}): {len(classes)} ImageNet dog breeds, {len(a['y_train'])} train / "
-        f"{len(a['y_test'])} test real photos (ImageWoof's val as test), {size}×{size}; a substitute for "
+        f"ImageWoof-10 ({path}): {len(classes)} dog breeds, all ImageNet-1k classes; {len(a['y_train'])} "
+        f"ImageNet-training photos for training and validation, {len(a['y_test'])} ImageNet-validation photos "
+        f"(unseen by ImageNet-pretrained backbones) as the test split, {size}×{size}; a substitute for "
         "Kaggle's dog-breed-identification (120 breeds), which is not present"),
         {"layout": "imagewoof", "size": size, "imagenet_index": list(IMAGENET_INDEX)})
 

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 from pathlib import Path
+
+from ..fingerprint import sha
+from ..project import ProjectError
 
 import torch
 
@@ -23,24 +27,35 @@ def load_idx(folder: str, data_root: Path, cache: Path, classes: tuple[str, ...]
              mean: float, std: float, tv_class: str) -> Dataset:
     """Load a torchvision MNIST-style dataset without touching ``data_root``.
 
-    torchvision's ``download=True`` md5-checks the ``.gz`` files and extracts them offline; it must
-    write, so it runs on a cache folder holding links to the read-only originals.
+    The ``.gz`` files are md5-checked here against torchvision's list (a corrupt file is one line,
+    and the network is never tried); torchvision then extracts them into a cache folder named after
+    their checksums, so a changed file is extracted afresh, never served from an old extraction.
     """
     import torchvision
 
-    raw = cache / folder / "raw"
+    cls = getattr(torchvision.datasets, tv_class)
+    sources = [data_root / folder / "raw" / name for name in GZ_FILES]
+    expected = dict(cls.resources)
+    md5s = []
+    for path in sources:
+        md5 = hashlib.md5(path.read_bytes()).hexdigest()
+        if md5 != expected[path.name]:
+            raise ProjectError(f"corrupt file {path}: md5 {md5}, expected {expected[path.name]} "
+                               f"(replace it with the original {folder} file)")
+        md5s.append(md5)
+    root = cache / f"{folder}-{sha(''.join(md5s))[:12]}"
+    raw = root / folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for name in GZ_FILES:
-        link = raw / name
+    for path in sources:
+        link = raw / path.name
         if not link.exists():
             link.unlink(missing_ok=True)  # a dangling link from a moved data root
-            link.symlink_to((data_root / folder / "raw" / name).resolve())
-    cls = getattr(torchvision.datasets, tv_class)
+            link.symlink_to(path.resolve())
     quiet = contextlib.redirect_stdout(io.StringIO())  # "Using downloaded and verified file" x4
     splits = []
     for train in (True, False):
         with quiet:
-            ds = cls(str(cache), train=train, download=True)
+            ds = cls(str(root), train=train, download=True)
         x = ((ds.data.float() / 255.0 - mean) / std).unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
         splits.append(Split(x.contiguous(), ds.targets.long()))
     return Dataset(folder.lower(), splits[0], splits[1], classes,

@@ -18,7 +18,8 @@ class ConvLSTMCell(nn.Module):
 
     The gates use one convolution over ``[x, h]`` (equal to separate input and hidden
     convolutions with the same kernel, but one kernel launch). Gate order i, f, g, o as in
-    ``nn.LSTMCell``. No peephole terms: with them the cell would no longer reduce to an LSTM.
+    ``nn.LSTMCell``. Without Shi et al.'s peephole terms (c feeding the gates), and therefore equal
+    to ``nn.LSTMCell``, which has none (with 1×1 kernels on 1×1 maps: tested).
     """
 
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3, bias: bool = True):

@@ -1,4 +1,4 @@
-"""Callbacks for ``fit``: gradient norms, TensorBoard events, progress bars."""
+"""Callbacks for ``fit``: gradient norms, weight snapshots, the best epoch, TensorBoard events, progress."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.tensors import SelectionOnTest
 from .loop import Callback, FitState
 
 
@@ -63,6 +64,37 @@ class WeightSnapshots(Callback):
     def snapshots(self):
         import numpy as np
         return np.stack(self._weights)
+
+
+class KeepBest(Callback):
+    """Keeps the weights of the epoch with the best ``monitor`` (a validation metric), so a run can
+    be evaluated once, on the test split, at the epoch chosen on validation data.
+
+    Only validation metrics can be monitored: ``fit`` refuses the test split as its validation
+    split, and a watched test split's ``test_*`` series is refused here.
+    """
+
+    def __init__(self, monitor: str = "val_acc", mode: str = "max"):
+        if not monitor.startswith("val_"):
+            raise SelectionOnTest(f"KeepBest selects on {monitor!r}; it can only select on a validation "
+                                  "metric (val_acc, val_loss, ...)")
+        self.monitor, self.sign = monitor, (1.0 if mode == "max" else -1.0)
+        self.best, self.epoch, self.state = float("-inf"), 0, None
+
+    @property
+    def value(self) -> float:
+        return self.sign * self.best
+
+    def on_epoch_end(self, state: FitState) -> None:
+        score = self.sign * state.logs[self.monitor]
+        if score > self.best:
+            self.best, self.epoch = score, state.epoch
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in state.model.state_dict().items()}
+
+    def restore(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Load the best epoch's weights into ``model`` (the one that was trained)."""
+        model.load_state_dict(self.state)
+        return model
 
 
 class TensorBoard(Callback):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -9,7 +10,8 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ..data.tensors import Dataset, Split
+from ..data.tensors import Dataset, Split, require_not_test
+from ..project import ProjectError
 from .config import TrainConfig, l1_penalty, loss_fn, lr_factor, make_optimizer
 
 
@@ -69,6 +71,10 @@ class Callback:
     def on_fit_end(self, state: FitState) -> None: ...
 
 
+class Diverged(ProjectError):
+    """The training loss became NaN or infinite: nothing after that epoch means anything."""
+
+
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -87,7 +93,7 @@ def _autocast(device: torch.device, cfg: TrainConfig):
 def _prepare(split: Split, device: torch.device, channels_last: bool) -> Split:
     split = split.to(device)
     if channels_last and split.x.dim() == 4:
-        split = Split(split.x.contiguous(memory_format=torch.channels_last), split.y)
+        split = split.map(lambda x: x.contiguous(memory_format=torch.channels_last))
     return split
 
 
@@ -96,6 +102,8 @@ def _as_splits(data: Dataset | Sequence[Split | None]) -> tuple[Split, Split | N
         raise TypeError("fit takes (train, val) splits; hold out a validation split with "
                         "dataset.val_split(n) rather than tuning on the test set")
     train, val = data
+    # fit's validation slot is what callbacks prune and stop on, and what "best epoch" reads
+    require_not_test(val, "fit's validation slot")
     return train, val
 
 
@@ -104,7 +112,8 @@ Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
         callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int | None = None, augment: Augmentation | None = None, param_groups: list[dict] | None = None) -> History:
+        seed: int | None = None, augment: Augmentation | None = None, param_groups: list[dict] | None = None,
+        watch: Split | None = None) -> History:
     """Train ``model`` on ``data = (train, val)`` with the recipe ``cfg``; returns its history.
 
     Per epoch it logs train_loss, val_loss (and *_acc for classification), lr and seconds (the
@@ -114,12 +123,18 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
     the data loss alone, without the L1 penalty, so runs with and without it compare.
     ``param_groups`` (``[{"params": ..., "lr_scale": 0.1}, ...]``) give parts of the model their own
     learning rate; ``cfg.max_seconds`` ends training after the epoch that exhausts that budget.
+
+    The validation split must not be the test split (it is what pruning, early stopping and any
+    "best epoch" read). To *watch* the test split over epochs, as an observation that nothing
+    selects on, pass it as ``watch``: it is logged as ``test_loss`` (and ``test_acc``).
+    A NaN or infinite training loss stops training with ``Diverged`` naming the epoch.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     use_cl = cfg.channels_last and device.type in ("cpu", "cuda")
     train, val = _as_splits(data)
     train = _prepare(train, device, use_cl and train.x.dim() == 4)
     val = _prepare(val, device, use_cl and val.x.dim() == 4) if val is not None else None
+    watch = _prepare(watch, device, use_cl and watch.x.dim() == 4) if watch is not None else None
     model.to(device)
     if use_cl and train.x.dim() == 4:
         model.to(memory_format=torch.channels_last)
@@ -174,10 +189,15 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
         logs = {"epoch": epoch, "train_loss": loss_sum.item() / len(train)}
+        if not math.isfinite(logs["train_loss"]):
+            raise Diverged(f"training diverged at epoch {epoch} (mean training loss {logs['train_loss']}); "
+                           "lower the learning rate or clip gradients (grad_clip)")
         if cfg.classification:
             logs["train_acc"] = correct.item() / len(train)
         if val is not None:
             logs.update({f"val_{k}": v for k, v in evaluate(model, val, cfg, device).items()})
+        if watch is not None:
+            logs.update({f"test_{k}": v for k, v in evaluate(model, watch, cfg, device).items()})
         logs.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=seconds)
         state.history.log_epoch(logs)
         state.logs = logs

@@ -8,7 +8,7 @@ import torch
 
 from dljournal import Result, experiment, predict, viz
 from dljournal.analysis import capture_activations
-from dljournal.explain import ascend, explanation_grid, grad_cam, image_grid, saliency, target_name
+from dljournal.explain import ascend, centre_share, explanation_grid, grad_cam, image_grid, saliency, target_name
 from dljournal.models import create_model
 
 REPORT = "cnn_basics"
@@ -21,14 +21,15 @@ class LearnedCfg:
     ascent_classes: tuple[int, ...] = (0, 1, 3, 7)  # airplane, automobile, cat, horse
     ascent_filters: tuple[tuple[str, int], ...] = (("layer2", 0), ("layer2", 5), ("layer3", 0), ("layer3", 9))
     ascent_steps: int = 256
-    examples: int = 4  # correct and misclassified test images each
+    examples: int = 4  # correct and misclassified test images each, shown
+    cam_measured: int = 500  # correct and misclassified test images each, over which Grad-CAM is measured
 
 
 @experiment(
     "EXP04", report=REPORT, title="What ResNet-8 learned",
     question="What do the filters and activations of the trained ResNet-8 look like, what inputs excite "
              "its units and classes most, and where does it look when it classifies?",
-    config=LearnedCfg(), data=("cifar10",), needs=("EXP03",), smoke=dict(ascent_steps=8, examples=2))
+    config=LearnedCfg(), data=("cifar10",), needs=("EXP03",), smoke=dict(ascent_steps=8, examples=2, cam_measured=16))
 def learned(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10")
@@ -47,12 +48,20 @@ def learned(ctx) -> Result:
     acts = capture_activations(model, x[:1], list(cfg.layers))
     targets = [*cfg.ascent_classes, *cfg.ascent_filters]
     ascent = ascend(model, targets, (3, 32, 32), steps=cfg.ascent_steps, seed=ctx.seed)
+    # where the evidence lies, measured: the share of Grad-CAM heat in the central quarter of the image
+    share = {}
+    for kind, idx in (("correct", right), ("wrong", wrong)):
+        idx = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(ctx.seed))[:cfg.cam_measured]]
+        xs = ds.test.x[idx.to(ds.test.x.device)]
+        heat = torch.cat([grad_cam(model, xs[i:i + 250], cfg.cam_layer) for i in range(0, len(xs), 250)])
+        share[kind] = {"mean": centre_share(heat).mean().item(), "n": len(idx)}
     start, end = ascent.trace[: max(len(ascent.trace) // 16, 1)].mean(0), ascent.trace[-max(len(ascent.trace) // 16, 1):].mean(0)
     names = [target_name(t) if not isinstance(t, int) else ds.classes[t] for t in targets]
     return Result(
         metrics={"test_acc": (pred == ds.test.y.cpu()).float().mean().item(),
                  "ascent": {n: {"start": float(a), "end": float(b)} for n, a, b in zip(names, start, end)},
-                 "ascent_raised": int((end > start).sum()), "ascent_targets": len(targets)},
+                 "ascent_raised": int((end > start).sum()), "ascent_targets": len(targets),
+                 "cam_centre_share": share, "cam_centre_uniform": 0.25},
         figures={
             "filters": (viz.kernel_grid(model.stem.conv.weight, "stem: 3×3 RGB kernels"),
                         "The 16 first-layer (stem) kernels of ResNet-8, each scaled to its own range."),

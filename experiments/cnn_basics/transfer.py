@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
 from dljournal import Result, TrainConfig, experiment, viz
+from dljournal.analysis.probe import embed
 from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
@@ -27,49 +27,48 @@ class TransferCfg(TrainConfig):
     backbone_lr_scale: float = 0.1  # fine-tuning: the pretrained layers learn 10× slower than the head
     scratch_size: int = 64  # ResNet-8 sees the photos at this resolution
     scratch_lr: float = 3e-3
+    n_val: int = 200  # held out of the 1,200 ImageNet-training photos: the curves and any choice read it
     n_train: int | None = None  # photo subsets (the smoke profile's 224-pixel passes must stay short)
     n_test: int | None = None
 
 
-@torch.no_grad()
-def embed(features: nn.Module, x: torch.Tensor, batch: int = 64) -> torch.Tensor:
-    features.eval()
-    return torch.cat([features(x[i:i + batch]) for i in range(0, len(x), batch)])
-
-
 @experiment(
     "EXP05", report=REPORT, title="Transfer learning on dog breeds",
-    question="How well do ImageNet features separate dog breeds the network never trained on, with a "
-             "linear probe and with fine-tuning, against a small network trained from scratch for the same time?",
+    question="The 10 breeds are ImageNet-1k classes: how well do ImageNet features separate them on photos "
+             "the backbone never saw (ImageNet validation images), with a linear probe and with fine-tuning, "
+             "against a small network trained from scratch for the same time?",
     config=TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"), data=("dogs",),
-    quick=dict(epochs=3), smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_test=12))
+    quick=dict(epochs=3), smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12))
 def transfer(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("dogs", n_train=cfg.n_train, n_test=cfg.n_test)
     bb = load_backbone(cfg.backbone)
     ctx.log(f"  backbone: {bb.name}" + (f" ({bb.message})" if bb.message else ""))
-    prep = lambda split: Split(torch.cat([bb.preprocess(split.x[i:i + 64]) for i in range(0, len(split), 64)]), split.y)  # noqa: E731
-    train, val = prep(ds.train), prep(ds.test)
+    # train (and validate) on photos from ImageNet's training set; test on its validation photos only
+    train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
+    train, val, test = (s.map(bb.preprocess, batch=64) for s in (train, val, ds.test))
     feats = bb.model.to(ctx.device)
 
     # 1. linear probe on frozen features
-    ftrain, fval = Split(embed(feats, train.x), train.y), Split(embed(feats, val.x), val.y)
+    ftrain, fval, ftest = (s.map(lambda x: embed(feats, x, batch_size=64)) for s in (train, val, test))
     seed_everything(ctx.seed)
     head = nn.Linear(bb.feature_dim, ds.num_classes)
-    probe = ctx.train(head, (ftrain, fval), fval, replace(cfg, epochs=cfg.probe_epochs, lr=cfg.probe_lr,
-                                                         batch_size=64), name="probe")
+    probe = ctx.train(head, (ftrain, fval), ftest, replace(cfg, epochs=cfg.probe_epochs, lr=cfg.probe_lr,
+                                                          batch_size=64), name="probe")
     probe_seconds = sum(probe.history.epochs["seconds"])
 
     # 2. fine-tuning from the probe, backbone at a lower learning rate, with augmentation
     model = Classifier(feats, head)
     groups = [{"params": feats.parameters(), "lr_scale": cfg.backbone_lr_scale}, {"params": head.parameters()}]
-    tuned = ctx.train(model, (train, val), val, cfg, name="finetune", augment=Augment(16, True), param_groups=groups)
+    tuned = ctx.train(model, (train, val), test, cfg, name="finetune", augment=Augment(16, True), param_groups=groups)
     budget = sum(tuned.history.epochs["seconds"])
 
     # 3. ResNet-8 from scratch, smaller images, for the fine-tuning's training time
-    small = lambda s: Split(F.interpolate(s.x, size=cfg.scratch_size, mode="bilinear", antialias=True), s.y)  # noqa: E731
+    def small(s: Split) -> Split:
+        return s.map(lambda x: F.interpolate(x, size=cfg.scratch_size, mode="bilinear", antialias=True))
+
     seed_everything(ctx.seed)
-    scratch = ctx.train(create_model("resnet8", num_classes=ds.num_classes), (small(train), small(val)), small(val),
+    scratch = ctx.train(create_model("resnet8", num_classes=ds.num_classes), (small(train), small(val)), small(test),
                         replace(cfg, epochs=1000, lr=cfg.scratch_lr, schedule="constant", max_seconds=budget),
                         name="scratch", augment=Augment(cfg.scratch_size // 8, True))
     runs = {f"linear probe ({bb.name})": probe, f"fine-tuned ({bb.name})": tuned, "ResNet-8 from scratch": scratch}
@@ -78,11 +77,13 @@ def transfer(ctx) -> Result:
         metrics={"probe": probe.summary(), "finetune": tuned.summary(), "scratch": scratch.summary(),
                  "probe_seconds": probe_seconds, "finetune_seconds": budget,
                  "scratch_seconds": sum(scratch.history.epochs["seconds"]), "backbone": bb.name,
-                 "n_train": len(train), "n_val": len(val), "classes": ds.num_classes},
+                 "n_train": len(train), "n_val": len(val), "n_test": len(test), "classes": ds.num_classes},
         history={k: r.history.to_dict() for k, r in runs.items()},
-        tables={"transfer": (compare_runs(runs), f"{ds.num_classes} dog breeds, {len(train):,} training and "
-                                                 f"{len(val):,} validation photos; accuracy on the validation photos.")},
+        tables={"transfer": (compare_runs(runs), f"{ds.num_classes} dog breeds (ImageNet-1k classes): {len(train):,} "
+                                                 f"training and {len(val):,} validation photos, all ImageNet training "
+                                                 f"images; test accuracy on {len(test):,} ImageNet validation photos, "
+                                                 "which the pretrained backbone never saw.")},
         figures={"curves": (viz.learning_curves({k: r.history for k, r in runs.items()}),
-                            "Training (dashed) and validation (solid) curves; the probe's epochs are passes over "
-                            "precomputed features.")},
+                            f"Training (dashed) and validation (solid) curves on the {len(val):,} validation photos; "
+                            "the probe's epochs are passes over precomputed features.")},
         notes=[ds.source, *substitute])

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+from scipy.spatial import procrustes
+from scipy.spatial.distance import pdist
 
 from dljournal import Result, TrainConfig, experiment, fit, viz
-from dljournal.analysis import loss_hessian, minimal_ratio, minimise_grad_norm, pca_trajectories
+from dljournal.analysis import curvature_counts, full_batch_grad_norm, loss_hessian, minimal_ratio, minimise_grad_norm, pca_trajectories
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
 from dljournal.train import GradNorm, WeightSnapshots, seed_everything, track
@@ -47,14 +49,21 @@ def trajectories(ctx) -> Result:
         layer.append(snaps[1])
         finals.append(snaps[0].logs[-1]["val_acc"])
     labels = [[f"{log['val_acc']:.0%}" if log else "start" for log in s.logs] for s in whole]
-    draws, metrics = {}, {}
+    draws, metrics, pictures = {}, {}, {}
     for name, snaps in (("whole model", whole), ("first layer", layer)):
         coords, ratio = pca_trajectories([s.snapshots for s in snaps])
+        pictures[name] = np.concatenate(coords)
         metrics[name.replace(" ", "_")] = {"explained_pc1": ratio[0], "explained_pc2": ratio[1],
                                            "parameters": snaps[0].snapshots.shape[1]}
         draws[f"{name} ({snaps[0].snapshots.shape[1]:,} weights)"] = viz.draw_trajectories(
             coords, labels, [f"seed {s}" for s in cfg.seeds],
             (f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})"))
+    # "the same picture": the two sets of 2-D trajectories after the best rotation, scaling and shift
+    metrics["first_layer_disparity"] = float(procrustes(pictures["whole model"], pictures["first layer"])[2])
+    # where the runs end: distance between endpoints, relative to the distance each run travelled
+    start, end = np.stack([s.snapshots[0] for s in whole]), np.stack([s.snapshots[-1] for s in whole])
+    metrics["endpoint_distance"] = float(pdist(end).mean())
+    metrics["travel_distance"] = float(np.linalg.norm(end - start, axis=1).mean())
     metrics["val_acc_mean"] = float(np.mean(finals))
     metrics["val_acc_min"] = float(np.min(finals))
     return Result(
@@ -98,10 +107,17 @@ def gradient_norm(ctx) -> Result:
         h = ctx.fit(model, (train, None), tcfg, name=key, callbacks=[gn])
         steps, norms, losses = h.steps["step"], h.steps["grad_norm"], h.steps["loss"]
         columns[title] = {"loss": (steps, losses, True), "gradient norm": (steps, norms, True)}
-        tail = norms[-max(len(norms) // 10, 1):]
+        tail, loss_tail = (np.array(v[-max(len(v) // 10, 1):]) for v in (norms, losses))
+        model.eval()
         metrics[key] = {"iterations": len(steps), "first_loss": losses[0], "final_loss": h.final["train_loss"],
                         "first_grad_norm": norms[0], "max_grad_norm": max(norms),
-                        "last10pct_grad_norm": float(np.mean(tail))}
+                        "last10pct_grad_norm": float(np.mean(tail)),
+                        # noise over the last tenth: standard deviation relative to the mean, per series
+                        "last10pct_cv_grad_norm": float(tail.std() / tail.mean()),
+                        "last10pct_cv_loss": float(loss_tail.std() / loss_tail.mean()),
+                        # the gradient over the whole training set, which each mini-batch gradient estimates
+                        "full_batch_grad_norm": full_batch_grad_norm(model, loss_fn(tcfg), train.x.to(ctx.device),
+                                                                     train.y.to(ctx.device))}
         history[key] = {"step": steps[::10], "grad_norm": norms[::10], "loss": losses[::10]}
     return Result(metrics=metrics, history=history, figures={
         "grad_norm": (viz.side_by_side(columns, xlabel="iteration"),
@@ -120,7 +136,7 @@ class MinimalRatioCfg(TrainConfig):
     grad_steps: int = 3000  # phase 2: Adam on ||∇L||²
     grad_lr: float = 1e-3
     grad_tol: float = 1e-8  # stop when ||∇L||² falls below this
-    zero_tol: float = 1e-6  # |λ| below zero_tol · max|λ| counts as a flat direction (reported apart)
+    zero_tol: float = 1e-6  # |λ| at most zero_tol · max|λ| counts as a flat direction (reported apart)
 
 
 @experiment(
@@ -132,27 +148,34 @@ class MinimalRatioCfg(TrainConfig):
 def minimal_ratio_exp(ctx) -> Result:
     cfg = ctx.cfg
     data = sample_function(cfg.fn_name, cfg.n_points)
-    x, y = data.x.to(ctx.device), data.y.to(ctx.device)
+    x64, y64 = data.x.to(ctx.device, torch.float64), data.y.to(ctx.device, torch.float64)
     rows = []
     for run in track(range(cfg.runs), "trainings"):
         seed_everything(ctx.seed + run)
         model = create_model("fn_mlp", hidden=cfg.hidden, activation=cfg.activation).to(ctx.device)
         epochs = max(1, cfg.epochs * (1 + run % 4) // 4)  # stop phase 1 at different depths of training
         fit(model, (data, None), replace(cfg, epochs=epochs), device=ctx.device)
-        crit = minimise_grad_norm(model, loss_fn(cfg), x, y, cfg.grad_steps, cfg.grad_lr, cfg.grad_tol)
-        eig = torch.linalg.eigvalsh(loss_hessian(model, loss_fn(cfg), x, y).double())
-        flat = (eig.abs() < cfg.zero_tol * eig.abs().max()).float().mean().item()
+        # phase 2 and the Hessian in float64: near ‖∇L‖² ≈ 1e-8, float32 round-off moves the ratio
+        model.double()
+        crit = minimise_grad_norm(model, loss_fn(cfg), x64, y64, cfg.grad_steps, cfg.grad_lr, cfg.grad_tol)
+        eig = torch.linalg.eigvalsh(loss_hessian(model, loss_fn(cfg), x64, y64))
+        counts = curvature_counts(eig, cfg.zero_tol)
         rows.append({"run": run, "phase1_epochs": epochs, **crit, "minimal_ratio": minimal_ratio(eig),
-                     "flat_fraction": flat, "min_eig": eig.min().item(), "max_eig": eig.max().item()})
+                     "ratio_nonflat": counts["ratio_nonflat"], "flat_fraction": counts["flat_fraction"],
+                     "min_eig": eig.min().item(), "max_eig": eig.max().item()})
     ratio = np.array([r["minimal_ratio"] for r in rows])
+    nonflat = np.array([r["ratio_nonflat"] for r in rows])
     loss = np.array([r["loss"] for r in rows])
     gn = np.array([r["grad_norm_sq"] for r in rows])
     return Result(
         metrics={"runs": len(rows), "params": sum(p.numel() for p in model.parameters()),
                  "ratio_mean": ratio.mean(), "ratio_min": ratio.min(), "ratio_max": ratio.max(),
+                 "nonflat_ratio_mean": float(np.nanmean(nonflat)), "nonflat_ratio_min": float(np.nanmin(nonflat)),
+                 "nonflat_ratio_max": float(np.nanmax(nonflat)), "precision": "float64",
                  "loss_min": loss.min(), "loss_max": loss.max(), "grad_norm_sq_median": float(np.median(gn)),
                  "grad_norm_sq_max": float(gn.max()), "flat_fraction_mean": float(np.mean([r["flat_fraction"] for r in rows])),
-                 "corr_ratio_loss": float(np.corrcoef(ratio, np.log(loss))[0, 1]) if ratio.std() > 0 else 0.0},
+                 "corr_ratio_loss": float(np.corrcoef(ratio, np.log(loss))[0, 1]) if ratio.std() > 0 else 0.0,
+                 "corr_nonflat_loss": float(np.corrcoef(nonflat, np.log(loss))[0, 1]) if np.nanstd(nonflat) > 0 else 0.0},
         history={"runs": rows},
         figures={"scatter": (viz.panels({"": viz.draw_scatter(ratio, loss, "minimal ratio (fraction of "
                                                                "positive Hessian eigenvalues)", "loss (MSE)", logy=True)},

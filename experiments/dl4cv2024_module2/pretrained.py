@@ -11,24 +11,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
 from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
-from dljournal.train import seed_everything
+from dljournal.train import KeepBest, seed_everything
 
 REPORT = "dl4cv2024_module2"
 JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."
 
 
-def backbone_inputs(ctx, ds, bb, size: int, split: Split) -> Split:
+def backbone_inputs(ds, bb, size: int, split: Split) -> Split:
     """CIFAR tensors (normalised with CIFAR statistics) -> the backbone's own input at ``size``."""
     mean = torch.tensor(ds.meta["mean"], device=split.x.device).view(1, 3, 1, 1)
     std = torch.tensor(ds.meta["std"], device=split.x.device).view(1, 3, 1, 1)
     prep = bb.preprocess_at(size)
-    x = torch.cat([prep((split.x[i:i + 256] * std + mean).clamp(0, 1)) for i in range(0, len(split), 256)])
-    return Split(x, split.y)
+    return split.map(lambda x: prep((x * std + mean).clamp(0, 1)), batch=256)
 
 
 def named(bb) -> str:
@@ -36,11 +35,15 @@ def named(bb) -> str:
 
 
 # ---- EXP04: linear probe vs fine-tuning ----------------------------------------------------------
+METHODS = ("linear probe", "fine-tune, all layers", "fine-tune, backbone lr × 0.1")
+
+
 @dataclass(frozen=True)
 class FineTuneCfg(TrainConfig):
     backbone: str = "resnet18"
     size: int = 96  # input resolution (CIFAR's 32 px upsampled); 224 in the backbone's training
-    n_train: int | None = 10000
+    n_train: int | None = 10000  # training images, of which n_val are held out for every choice
+    n_val: int = 2000
     n_test: int | None = 2000
     lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     schedules: tuple[str, ...] = ("cosine", "step")
@@ -53,58 +56,75 @@ class FineTuneCfg(TrainConfig):
     question="Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, "
              "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
     config=FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5), data=("cifar10",),
-    quick=dict(epochs=2, n_train=1000, n_test=500, probe_epochs=20),
-    smoke=dict(epochs=1, n_train=24, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2))
+    quick=dict(epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
+    smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2))
 def finetune(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
     bb = load_backbone(cfg.backbone)
     ctx.log(f"  backbone: {bb.message}")
-    train, test = backbone_inputs(ctx, ds, bb, cfg.size, ds.train), backbone_inputs(ctx, ds, bb, cfg.size, ds.test)
+    train, val = ds.val_split(cfg.n_val, seed=ctx.seed)  # every choice below is made on val
+    train, val, test = (backbone_inputs(ds, bb, cfg.size, s) for s in (train, val, ds.test))
     feats = bb.model.to(ctx.device)
     started = time.perf_counter()  # the probe's features cost one forward pass: part of its training time
-    ftrain, ftest = Split(embed(feats, train.x), train.y), Split(embed(feats, test.x), test.y)
+    ftrain, fval, ftest = (s.map(lambda x: embed(feats, x)) for s in (train, val, test))
     feature_seconds = time.perf_counter() - started
-    rows, curves, state = [], {}, {k: v.clone() for k, v in feats.state_dict().items()}
-    for method, lr, schedule in product(("linear probe", "fine-tune, all layers", "fine-tune, backbone lr × 0.1"),
-                                        cfg.lrs, cfg.schedules):
+    pretrained = {k: v.clone() for k, v in feats.state_dict().items()}
+    rows, curves, chosen = [], {}, {}
+    for method, lr, schedule in product(METHODS, cfg.lrs, cfg.schedules):
         seed_everything(ctx.seed)
-        head = nn.Linear(bb.feature_dim, ds.num_classes)
-        c = replace(cfg, lr=lr, schedule=schedule)
-        name = f"{method}, lr {lr:g}, {schedule}"
+        head, keep = nn.Linear(bb.feature_dim, ds.num_classes), KeepBest("val_acc")
+        c, name = replace(cfg, lr=lr, schedule=schedule), f"{method}, lr {lr:g}, {schedule}"
         if method == "linear probe":
-            h = ctx.fit(head, (ftrain, ftest), replace(c, epochs=cfg.probe_epochs, batch_size=256), name=name.replace(" ", "_"))
+            model = head
+            h = ctx.fit(head, (ftrain, fval), replace(c, epochs=cfg.probe_epochs, batch_size=256),
+                        name=name.replace(" ", "_"), callbacks=[keep])
         else:
-            feats.load_state_dict(state)  # every fine-tuning starts from the pretrained weights
+            feats.load_state_dict(pretrained)  # every fine-tuning starts from the pretrained weights
             scale = 1.0 if "all layers" in method else cfg.backbone_lr_scale
             groups = [{"params": feats.parameters(), "lr_scale": scale}, {"params": head.parameters()}]
-            h = ctx.fit(Classifier(feats, head), (train, test), c, name=name.replace(" ", "_").replace(",", ""),
-                        augment=Augment(cfg.size // 8, True), param_groups=groups)
+            model = Classifier(feats, head)
+            h = ctx.fit(model, (train, val), c, name=name.replace(" ", "_").replace(",", ""),
+                        augment=Augment(cfg.size // 8, True), param_groups=groups, callbacks=[keep])
         e = dict(h.epochs)
         if method == "linear probe":
             e["seconds"] = [feature_seconds + e["seconds"][0], *e["seconds"][1:]]
-        rows.append({"method": method, "lr": lr, "schedule": schedule, "test acc": e["val_acc"][-1],
-                     "best epoch acc": max(e["val_acc"]), "seconds": float(sum(e["seconds"]))})
+        row = {"method": method, "lr": lr, "schedule": schedule, "val acc": keep.value, "epoch": keep.epoch,
+               "seconds": float(sum(e["seconds"]))}
+        rows.append(row)
         curves[name] = e
-    feats.load_state_dict(state)
-    best = {m: max((r for r in rows if r["method"] == m), key=lambda r: r["test acc"]) for m in dict.fromkeys(r["method"] for r in rows)}
+        if method not in chosen or row["val acc"] > chosen[method][0]["val acc"]:
+            chosen[method] = (row, keep.state)  # the weights of its best epoch, on validation accuracy
+
+    best = {}
+    for method, (row, weights) in chosen.items():  # each chosen configuration meets the test split once
+        head = nn.Linear(bb.feature_dim, ds.num_classes)
+        model, split = (head, ftest) if method == "linear probe" else (Classifier(feats, head), test)
+        model.load_state_dict(weights)
+        best[method] = {**row, "test acc": evaluate(model.to(ctx.device), split)["acc"]}
+    feats.load_state_dict(pretrained)
     best_curves = {m: curves[f"{m}, lr {b['lr']:g}, {b['schedule']}"] for m, b in best.items()}
     label = named(bb)
     return Result(
-        metrics={"best": best, "feature_seconds": feature_seconds, "backbone": bb.name, "substitute_for": bb.substitute_for or "", "n_train": len(train),
+        metrics={"best": best, "feature_seconds": feature_seconds, "backbone": bb.name,
+                 "substitute_for": bb.substitute_for or "", "n_train": len(train), "n_val": len(val),
                  "n_test": len(test), "runs": len(rows)},
-        history={k: v for k, v in curves.items()},
+        history=curves,
         tables={"all": (rows, f"Every configuration ({label}, {cfg.size} px inputs, {len(train):,} training and "
-                              f"{len(test):,} test images; probe: {cfg.probe_epochs} epochs on frozen features, its seconds "
-                              f"including the {feature_seconds:.1f} s to compute them, "
-                              f"fine-tuning: {cfg.epochs} epochs with augmentation)."),
-                "best": (list(best.values()), f"The best configuration of each method ({label}): the trade-off "
-                                              "between accuracy and training seconds.")},
+                              f"{len(val):,} validation images; validation accuracy at the best epoch; probe: "
+                              f"{cfg.probe_epochs} epochs on frozen features, its seconds including the "
+                              f"{feature_seconds:.1f} s to compute them, fine-tuning: {cfg.epochs} epochs with "
+                              "augmentation)."),
+                "best": (list(best.values()), f"The configuration and epoch of each method chosen on validation "
+                                              f"accuracy ({len(val):,} images held out of the training set), then "
+                                              f"evaluated once on the {len(test):,} test images ({label}).")},
         figures={"convergence": (viz.panels({
-            "per epoch": viz.draw_paths({m: (c["epoch"], c["val_acc"]) for m, c in best_curves.items()}, "epoch", "test accuracy"),
+            "per epoch": viz.draw_paths({m: (c["epoch"], c["val_acc"]) for m, c in best_curves.items()},
+                                        "epoch", "validation accuracy"),
             "per second": viz.draw_paths({m: (np.cumsum(c["seconds"]), c["val_acc"]) for m, c in best_curves.items()},
-                                         "training time (s)", "test accuracy", logx=True)}, ncols=2),
-            f"Convergence of the best configuration of each method, against epochs and wall time ({label})."),
+                                         "training time (s)", "validation accuracy", logx=True)}, ncols=2),
+            f"Convergence of the chosen configuration of each method on the validation images, against epochs "
+            f"and wall time ({label})."),
         },
         notes=[bb.message if bb.substitute_for else f"Backbone: {bb.message}", JPEG])
 
@@ -136,8 +156,8 @@ def probes(ctx) -> Result:
         key = bb.name  # two missing backbones with the same substitute are one set of embeddings
         if key not in loaded:
             feats = bb.model.to(ctx.device)
-            tr = embed(feats, backbone_inputs(ctx, ds, bb, cfg.size, ds.train).x).numpy()
-            te = embed(feats, backbone_inputs(ctx, ds, bb, cfg.size, ds.test).x).numpy()
+            tr = embed(feats, backbone_inputs(ds, bb, cfg.size, ds.train).x).numpy()
+            te = embed(feats, backbone_inputs(ds, bb, cfg.size, ds.test).x).numpy()
             loaded[key] = (tr, te, [])
         loaded[key][2].append(name)
     y_tr, y_te = ds.train.y.cpu().numpy(), ds.test.y.cpu().numpy()
