@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from .preflight import SEED_MAX
 from .profiles import PROFILES
 from .project import Project, ProjectError
 
@@ -39,7 +40,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="folder with the datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where to train (default: auto = cuda when available)")
-    p.add_argument("--seed", type=int, default=0, help="global seed (part of the cache key; default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help=f"global seed, 0 to {SEED_MAX} (part of the cache key; default 0)")
     p.add_argument("--list", action="store_true",
                    help="list the report's experiments with their cache state and exit")
 
@@ -66,6 +68,16 @@ def parser() -> Parser:
     return top
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to {SEED_MAX}")
+    return value
+
+
 def _only(values: list[str]) -> tuple[str, ...]:
     return tuple(v for item in values for v in item.split(",") if v)
 
@@ -80,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dljournal: interrupted; finished results are kept", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk or folder problem no check foresaw: still one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"dljournal: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -95,6 +111,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from .bench import run_bench
         return run_bench(project, args.data_root, epochs=args.epochs)
+
+    if project.build.exists() and not project.build.is_dir():
+        raise ProjectError(f"--build-dir {project.build} is a file, not a folder")
+    if args.command == "report":  # the PDF's place is checked before training, not after it
+        from .report import load_report_spec, output_path
+        output_path(project, load_report_spec(project, report), args.author, args.output)
 
     if args.command in ("run", "report"):
         from .runner import RunOptions, list_state, run

@@ -21,13 +21,16 @@ class Project:
     templates: Path
     build: Path
     default_report: str
+    # The runner points an experiment's TensorBoard events at a staging folder, swapped into place
+    # after its result is saved: a crash or a concurrent reader never loses the previous events.
+    tensorboard_root: Path | None = None
 
     @property
     def results(self) -> Path:
         return self.build / "results"
 
     def tensorboard(self, report: str, exp_id: str) -> Path:
-        return self.build / "tensorboard" / report / exp_id
+        return (self.tensorboard_root or self.build / "tensorboard") / report / exp_id
 
     def default_data_root(self) -> Path:
         """``$DLJOURNAL_DATA_ROOT``, else ``../shared/data`` beside the project."""

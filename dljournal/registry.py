@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .profiles import check_overrides, resolve
@@ -97,6 +99,9 @@ def load_experiments(project: Project, report: str | None = None) -> list[str]:
 
     With ``report``, only ``experiments/<report>`` (package or module) when that defines it: a
     cached run of one report then does not pay for importing every other report's libraries.
+    A module that fails to import (a syntax error, a broken import) is named with its file and
+    line: it stops the work only when it is the requested report's; otherwise it is skipped with
+    a one-line warning, so one broken report does not block the others.
     """
     folder = project.experiments
     if not folder.is_dir():
@@ -108,9 +113,51 @@ def load_experiments(project: Project, report: str | None = None) -> list[str]:
                if p.suffix == ".py" and p.stem != "__init__" or (p / "__init__.py").is_file()]
     own = [p for p in modules if report is not None and p.stem == report]
     for path in own:
-        importlib.import_module(f"{folder.name}.{path.stem}")
+        _import(folder, path, project.root)  # the report's own module: its error is the answer
     if not own or report not in reports():  # a report defined elsewhere, or a typo to suggest names for
+        broken = []
         for path in modules:
-            importlib.import_module(f"{folder.name}.{path.stem}")
+            try:
+                _import(folder, path, project.root)
+            except ProjectError as exc:
+                broken.append(str(exc))
+        if broken and report is not None and report not in reports():
+            raise ProjectError(f"{broken[0]} (report {report} may be defined there)")
+        for line in broken:
+            print(f"dljournal: warning: {line}; its experiments are skipped", file=sys.stderr)
     return reports()
 
+
+def _import(folder: Path, path: Path, root: Path) -> None:
+    name = f"{folder.name}.{path.stem}"
+    try:
+        importlib.import_module(name)
+    except ProjectError:
+        raise
+    except (Exception, SystemExit) as exc:  # SyntaxError included; SystemExit: sys.exit() at import
+        raise ProjectError(f"{_where(exc, folder, root)}: cannot import {name}: "
+                           f"{type(exc).__name__}: {_message(exc)}") from None
+
+
+def _where(exc: BaseException, folder: Path, root: Path) -> str:
+    """file:line of the error inside the experiments folder (the import machinery's frames skipped)."""
+    filename, line = None, None
+    if isinstance(exc, SyntaxError) and exc.filename:
+        filename, line = exc.filename, exc.lineno
+    else:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.startswith(str(folder) + os.sep):
+                filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+    if filename is None:
+        return str(folder)
+    path = Path(filename)
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    return f"{shown}:{line}" if line else str(shown)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return exc.msg
+    return str(exc).splitlines()[0] if str(exc) else repr(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,11 +89,70 @@ class StoredResult:
 
     @classmethod
     def from_json(cls, data: dict, folder) -> "StoredResult":
+        validate_result(data, Path(folder))
         figures = {name: {"path": folder / f["file"], "caption": f.get("caption", "")}
                    for name, f in data["figures"].items()}
-        for f in figures.values():
-            if not f["path"].is_file():
-                raise ValueError(f"figure file missing: {f['path']}")
         return cls(data["exp_id"], data["report"], data["title"], data["question"], data["profile"],
                    data["metrics"], data["history"], data["tables"], figures, data["notes"],
                    data["config"], data["provenance"], data["key"], data["key_parts"])
+
+
+# ---- what a valid stored result is: one function, used by run, --list and build alike ----------
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "exp_id": str, "report": str, "title": str, "question": str, "profile": str, "key": str,
+    "key_parts": dict, "metrics": dict, "history": dict, "tables": dict, "figures": dict, "notes": list,
+    "config": dict, "provenance": dict,
+}
+_PROVENANCE: dict[str, type | tuple[type, ...]] = {
+    "started": str, "seconds": (int, float), "versions": dict, "data": dict}
+MAX_DEPTH = 64  # nesting of metrics/config: the report flattens them recursively
+
+
+def validate_result(data: Any, folder: Path, exp_id: str | None = None, report: str | None = None) -> dict:
+    """``data`` (a parsed result.json in ``folder``) if the runner could have written it and the
+    report can show it; ValueError naming the first problem otherwise. The runner re-runs what
+    fails here and the report refuses it, so the two never disagree."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a result: a JSON {type(data).__name__}, expected an object")
+    for k, kind in _FIELDS.items():
+        if k not in data:
+            raise ValueError(f"no {k!r} field")
+        if not isinstance(data[k], kind):
+            raise ValueError(f"{k!r} is a {type(data[k]).__name__}, expected {_names(kind)}")
+    for k, kind in _PROVENANCE.items():
+        if not isinstance(data["provenance"].get(k), kind) or isinstance(data["provenance"][k], bool):
+            raise ValueError(f"provenance {k!r} missing or not {_names(kind)}")
+    for k in ("commit", "device", "seed"):  # shown on the title page and in each section
+        if k not in data["provenance"]:
+            raise ValueError(f"provenance {k!r} missing")
+    if exp_id is not None and data["exp_id"] != exp_id or report is not None and data["report"] != report:
+        raise ValueError(f"it is the result of {data['report']}/{data['exp_id']}")
+    for name, t in data["tables"].items():
+        if not (isinstance(t, dict) and isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list)
+                and all(isinstance(row, list) for row in t["rows"])):
+            raise ValueError(f"table {name!r} is not {{columns: [...], rows: [[...], ...]}}")
+    root = folder.resolve()
+    for name, f in data["figures"].items():
+        if not (isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("caption", ""), str)):
+            raise ValueError(f"figure {name!r} is not {{file: ..., caption: ...}}")
+        path = (folder / f["file"]).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"figure {name!r} points outside the result folder: {f['file']}")
+        if not path.is_file():
+            raise ValueError(f"figure file missing: {folder / f['file']}")
+    for k in ("metrics", "config", "history"):
+        if _depth(data[k]) > MAX_DEPTH:
+            raise ValueError(f"{k!r} is nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH or not isinstance(value, (dict, list)):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(v, level + 1) for v in items), default=level)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))

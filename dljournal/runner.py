@@ -2,25 +2,27 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import sys
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
 from . import fingerprint, provenance
 from .context import Context
 from .data import data_identity
+from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
-from .project import Project
+from .project import Project, ProjectError
 from .registry import ExperimentSpec, experiments_for, get_experiment
 from .result import Result, jsonable, split_caption, table_payload
-from .store import CorruptResult, ResultStore
-from .train import pick_device, seed_everything
+from .store import CorruptResult, ResultStore, pid_alive
+from .train import seed_everything
 
 
 @dataclass(frozen=True)
@@ -107,14 +109,31 @@ def cache_state(store: ResultStore, spec: ExperimentSpec, parts: dict[str, str])
     return "stale", f"changed since the cached result: {detail}"
 
 
+def preflight(project: Project, opts: RunOptions) -> tuple[Profile, torch.device, Path, list[ExperimentSpec]]:
+    """Every check that needs no training, before any: one line for a bad seed, device, build
+    folder or data root instead of a traceback (or a lost hour) later."""
+    profile = get_profile(opts.profile)
+    check_seed(opts.seed)
+    device = check_device(opts.device)
+    specs = select(opts)
+    data_root = (opts.data_root or project.default_data_root()).resolve()
+    check_data_root(data_root, specs, profile.synthetic)
+    check_build_dir(project, opts.report)
+    return profile, device, data_root, specs
+
+
 def run(project: Project, opts: RunOptions) -> int:
     """Run (or skip) the selected experiments; returns the number that failed."""
-    profile = get_profile(opts.profile)
-    device = pick_device(opts.device)
-    data_root = (opts.data_root or project.default_data_root()).resolve()
+    profile, device, data_root, specs = preflight(project, opts)
     store = ResultStore(project.results)
-    store.clean_staging(opts.report)
-    specs = select(opts)
+    with store.lock(opts.report):  # ReportBusy: another run of this report is under way
+        store.clean_staging(opts.report)
+        clean_tensorboard_staging(project)
+        return _run_all(project, opts, profile, device, data_root, specs, store)
+
+
+def _run_all(project: Project, opts: RunOptions, profile: Profile, device: torch.device, data_root: Path,
+             specs: list[ExperimentSpec], store: ResultStore) -> int:
     # --force re-runs what was asked for; experiments pulled in only as needs still run only when stale
     forced = ({get_experiment(opts.report, e).id for e in opts.only} if opts.only else {s.id for s in specs}) \
         if opts.force else set()
@@ -145,6 +164,13 @@ def run(project: Project, opts: RunOptions) -> int:
         except KeyboardInterrupt:
             log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
             raise
+        except ProjectError as exc:  # a user-facing problem (missing file, undeclared data): one line
+            log(f"  {spec.id} FAILED: {exc}")
+            failed.append(spec.id)
+        except SystemExit as exc:  # sys.exit() in an experiment must not end the run as a success
+            log(f"  {spec.id} FAILED: it called sys.exit({exc.code!r}); an experiment returns a Result "
+                f"or raises an exception")
+            failed.append(spec.id)
         except Exception as exc:  # one broken experiment must not lose the others
             traceback.print_exc()
             log(f"  {spec.id} FAILED: {type(exc).__name__}: {exc}")
@@ -157,37 +183,91 @@ def run(project: Project, opts: RunOptions) -> int:
 def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_root: Path,
             project: Project, seed: int, parts: dict[str, str], store: ResultStore, force: bool = False) -> float:
     cfg = spec.config_for(profile.name)
-    tb = project.tensorboard(spec.report, spec.id)
-    shutil.rmtree(tb, ignore_errors=True)  # events of an older run would mix with the new ones
-    ctx = Context(spec, profile, cfg, device, data_root, project, seed, log=log, key=cache_key(parts), force=force)
+    # events go to a staging folder, swapped into place once the result is saved: the previous
+    # events survive a crash, and a concurrent reader (TensorBoard, another run) never loses them
+    staging = project.build / "tensorboard" / TB_STAGING / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staged = dataclasses.replace(project, tensorboard_root=staging)
+    try:
+        ctx = Context(spec, profile, cfg, device, data_root, staged, seed, log=log, key=cache_key(parts),
+                      force=force)
+        result, started, seconds = _call(spec, ctx, seed)
+        _save(spec, ctx, result, started, seconds, parts, store)
+        _swap_tensorboard(project, spec, staged.tensorboard(spec.report, spec.id))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return seconds
+
+
+def _call(spec: ExperimentSpec, ctx: Context, seed: int) -> tuple[Result, str, float]:
     seed_everything(seed)
     started, t0 = provenance.now(), time.perf_counter()
     result = spec.fn(ctx)
     seconds = time.perf_counter() - t0
     if not isinstance(result, Result):
         raise TypeError(f"{spec.id} returned {type(result).__name__}, expected dljournal.Result")
+    return result, started, seconds
+
+
+def _save(spec: ExperimentSpec, ctx: Context, result: Result, started: str, seconds: float,
+          parts: dict[str, str], store: ResultStore) -> None:
     payload = {
         "exp_id": spec.id, "report": spec.report, "title": spec.title, "question": spec.question,
-        "profile": profile.name, "key": cache_key(parts), "key_parts": parts,
-        "config": jsonable(dataclasses.asdict(cfg)) if cfg is not None else {},
+        "profile": ctx.profile.name, "key": cache_key(parts), "key_parts": parts,
+        "config": jsonable(dataclasses.asdict(ctx.cfg)) if ctx.cfg is not None else {},
         "metrics": jsonable(result.metrics), "history": jsonable(result.history),
         "tables": {n: table_payload(t) for n, t in result.tables.items()},
         "notes": list(result.notes),
         "provenance": {
-            "commit": provenance.git_commit(project.root), "profile": profile.name,
-            "device": provenance.device_name(device), "started": started, "seconds": round(seconds, 2),
-            "seed": seed, "data": dict(ctx.sources), "versions": provenance.versions(),
+            "commit": provenance.git_commit(ctx.project.root), "profile": ctx.profile.name,
+            "device": provenance.device_name(ctx.device), "started": started, "seconds": round(seconds, 2),
+            "seed": ctx.seed, "data": dict(ctx.sources), "versions": provenance.versions(),
             "command": provenance.command_line(),
         },
     }
     store.save(spec.report, spec.id, payload, {n: split_caption(f) for n, f in result.figures.items()},
                artifacts=result.artifacts)
-    return seconds
+
+
+TB_STAGING = ".staging"
+
+
+def _swap_tensorboard(project: Project, spec: ExperimentSpec, staged: Path) -> None:
+    """Put the new events at build/tensorboard/<report>/<EXP> (the old ones go with their result)."""
+    final = project.tensorboard(spec.report, spec.id)
+    old = final.parent / f".old-{spec.id}-{os.getpid()}"
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(old, ignore_errors=True)  # left by an earlier failed swap of this process
+        if final.exists():
+            os.rename(final, old)
+        if staged.exists():
+            os.rename(staged, final)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # the result is saved; only its curves are missing from TensorBoard
+        log(f"  {spec.id}: TensorBoard events not moved into place ({exc.strerror or exc})")
+
+
+def clean_tensorboard_staging(project: Project) -> None:
+    """Remove the staging events of runs that were killed; restore events a kill left aside."""
+    root = project.build / "tensorboard"
+    for p in (root / TB_STAGING).glob("*-*") if (root / TB_STAGING).is_dir() else ():
+        pid = p.name.split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+    for old in root.glob("*/.old-*-*"):
+        exp_id, pid = old.name[len(".old-"):].rsplit("-", 1)
+        if pid.isdigit() and not pid_alive(int(pid)):
+            final = old.parent / exp_id
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(old, final)
 
 
 def list_state(project: Project, opts: RunOptions) -> list[dict]:
     """One row per experiment: id, title, state, why, cached profile and run time."""
     profile = get_profile(opts.profile)
+    check_seed(opts.seed)
     data_root = (opts.data_root or project.default_data_root()).resolve()
     store = ResultStore(project.results)
     rows = []

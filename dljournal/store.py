@@ -6,18 +6,30 @@ replaced by one of another profile is stashed, not deleted: switching back costs
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from .result import StoredResult
+from .project import ProjectError
+from .result import StoredResult, validate_result
 
 RESULT_FILE = "result.json"
 STASH = ".stash"
+LOCK = ".lock"
+
+
+def chmod_umask(path: str | Path) -> None:
+    """Give a file made by ``mkstemp`` (always 0600) the mode the user's umask asks for."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -28,6 +40,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        chmod_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -38,9 +51,18 @@ class CorruptResult(Exception):
     """A cached result that cannot be read; the runner reports it and runs the experiment again."""
 
 
+class StoreError(ProjectError):
+    """A result that could not be written (disk full, read-only folder): one line, old result kept."""
+
+
+class ReportBusy(ProjectError):
+    """Another process is running experiments of the same report in the same build folder."""
+
+
 class ResultStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._held: set[str] = set()  # reports whose lock this store holds
 
     def folder(self, report: str, exp_id: str) -> Path:
         return self.root / report / exp_id
@@ -52,16 +74,13 @@ class ResultStore:
     def read_raw(self, report: str, exp_id: str, folder: Path | None = None) -> dict | None:
         """The parsed result.json, None when absent; CorruptResult when unreadable."""
         self._recover(report, exp_id)
-        path = (folder or self.folder(report, exp_id)) / RESULT_FILE
+        where = folder or self.folder(report, exp_id)
+        path = where / RESULT_FILE
         if not path.exists():
             return None
         try:
-            data = json.loads(path.read_text())
-            for k in ("exp_id", "key", "key_parts", "profile", "metrics", "figures"):
-                if k not in data:
-                    raise ValueError(f"no {k!r} field")
-            return data
-        except (OSError, ValueError) as exc:
+            return validate_result(json.loads(path.read_text()), where, exp_id, report)
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested 10^5 deep
             raise CorruptResult(f"{path}: {exc}") from exc
 
     def load(self, report: str, exp_id: str) -> StoredResult | None:
@@ -97,6 +116,10 @@ class ResultStore:
             payload["artifacts"] = sorted(artifacts or {})
             atomic_write_text(staging / RESULT_FILE, json.dumps(payload, indent=1, allow_nan=False))
             self._swap_in(report, exp_id, staging, payload["profile"])
+        except OSError as exc:  # ENOSPC, EROFS...: one line; the previous result is still in place
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoreError(f"cannot save the result under {parent}: {exc.strerror or exc}; "
+                             f"the previous result, if any, is kept") from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -114,9 +137,9 @@ class ResultStore:
 
     def _retire(self, report: str, exp_id: str, old: Path, new_profile: str) -> None:
         """Keep a replaced result of another profile in the stash; drop one of the same profile."""
-        try:
-            old_profile = json.loads((old / RESULT_FILE).read_text())["profile"]
-        except (OSError, ValueError, KeyError):
+        try:  # only a valid result is worth stashing; anything else is dropped
+            old_profile = validate_result(json.loads((old / RESULT_FILE).read_text()), old, exp_id, report)["profile"]
+        except (OSError, ValueError, RecursionError):
             old_profile = None
         if old_profile and old_profile != new_profile:
             target = self._stash_folder(report, exp_id, old_profile)
@@ -141,26 +164,76 @@ class ResultStore:
         return True
 
     def _recover(self, report: str, exp_id: str) -> None:
-        """Undo what a kill between the two renames of ``_swap_in`` can leave behind."""
+        """Undo what a kill between the two renames of ``_swap_in`` can leave behind (not while
+        another process's run, which may be between those renames, holds the report)."""
         final, old = self.folder(report, exp_id), self.root / report / f".old-{exp_id}"
-        if old.exists():
+        if not old.exists() or (report not in self._held and self.holder(report) is not None):
+            return
+        try:
             if final.exists():
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.rename(old, final)
+        except OSError:
+            pass  # a read-only build folder: read what is there
+
+    # ---- one run per report and build folder -------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, report: str, wait: float = 2.0) -> Iterator[None]:
+        """Hold ``<results>/<report>/.lock`` (flock) for a run; ReportBusy naming the holder if
+        another process keeps it for ``wait`` seconds (readers hold it for milliseconds)."""
+        path = self.root / report / LOCK
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                        raise ReportBusy(f"report {report} is being run by process {pid} in {self.root.parent} "
+                                         f"(lock {path}); wait for it to finish or stop it") from None
+                    time.sleep(0.05)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._held.add(report)
+            try:
+                yield
+            finally:
+                self._held.discard(report)
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def holder(self, report: str) -> str | None:
+        """The pid of another process holding ``report``'s lock, None when it is free."""
+        try:
+            fd = os.open(self.root / report / LOCK, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        finally:
+            os.close(fd)
 
     def clean_staging(self, report: str) -> list[Path]:
         """Remove staging folders of runs that were killed (never a finished result)."""
         leftovers = []
         for folder in (self.root / report, self.root / report / STASH):
             for p in folder.glob(".tmp-*") if folder.is_dir() else ():
-                if not _alive(int(p.name.split("-")[-2])):
+                if not pid_alive(int(p.name.split("-")[-2])):
                     shutil.rmtree(p, ignore_errors=True)
                     leftovers.append(p)
         return leftovers
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

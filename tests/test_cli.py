@@ -29,10 +29,17 @@ def test_bad_profile(capsys, repo_project):
 
 
 def test_bad_data_root_fails_with_the_path(capsys, repo_project, tmp_path):
+    # no data root at all: one line, before anything runs
+    err = one_line_error(capsys, ["run", "--report", "cpsc8430_hw1", "--only", "EXP02", "--profile", "quick",
+                                  "--data-root", str(tmp_path / "nowhere"), "--build-dir", str(tmp_path / "b")])
+    assert f"data root {tmp_path / 'nowhere'} is not a folder (needed by EXP02 for mnist)" in err
+    # a data root without the dataset: the experiment fails with one line naming the file
+    (tmp_path / "empty").mkdir()
     code = main(["run", "--report", "cpsc8430_hw1", "--only", "EXP02", "--profile", "quick",
-                 "--data-root", str(tmp_path / "nowhere"), "--build-dir", str(tmp_path / "b")])
+                 "--data-root", str(tmp_path / "empty"), "--build-dir", str(tmp_path / "b")])
     assert code == 1
-    assert f"file not found: {tmp_path / 'nowhere' / 'MNIST' / 'raw'}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"file not found: {tmp_path / 'empty' / 'MNIST' / 'raw'}" in err and "Traceback" not in err
 
 
 def test_list_shows_cache_state(capsys, repo_project, tmp_path):

@@ -3,14 +3,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..project import Project
-from ..registry import experiments_for
+from ..preflight import ensure_writable
+from ..project import Project, ProjectError
+from ..registry import experiments_for, get_experiment
 from ..store import CorruptResult, ResultStore
 from .pdf import write_pdf
-from .render import Journal, ReportSpec, load_report_spec
+from .render import Journal
+from .spec import ReportSpec, load_report_spec, safe_file_part
 from .views import ReportError
 
-__all__ = ["build_report", "load_report_spec", "ReportSpec", "ReportError", "Journal"]
+__all__ = ["Journal", "ReportError", "ReportSpec", "build_report", "load_report_spec", "output_path",
+           "safe_file_part"]
+
+
+def output_path(project: Project, spec: ReportSpec, author: str | None = None, output: Path | None = None) -> Path:
+    """Where the PDF goes, checked before any work: not a folder, writable, and (by default)
+    inside the build folder whatever the author's name holds."""
+    if output is None:
+        target = project.build / spec.output_name(author or spec.author or "anonymous")
+        if target.resolve().parent != project.build.resolve():
+            raise ReportError(f"{spec.toml}: the PDF name {target.name!r} leaves the build folder {project.build}")
+    else:
+        target = Path(output)
+        if target.is_dir():
+            raise ReportError(f"--output {output} is a folder; give a file name, e.g. {target / (spec.name + '.pdf')}")
+    ensure_writable(target.parent, f"the PDF's folder {target.parent}" + (" (--output)" if output else ""))
+    return target
 
 
 def build_report(project: Project, report: str, author: str | None = None,
@@ -19,6 +37,12 @@ def build_report(project: Project, report: str, author: str | None = None,
     spec = load_report_spec(project, report)
     if not spec.experiments:
         spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(s.id for s in experiments_for(report))})
+    for exp_id in spec.experiments:
+        try:
+            get_experiment(report, exp_id)
+        except ProjectError as exc:  # a typo in report.toml: say which file and what exists
+            raise ReportError(f"{spec.toml}: {exc}") from None
+    target = output_path(project, spec, author, output)
     store = ResultStore(project.results)
     results = {}
     for exp_id in spec.experiments:
@@ -33,6 +57,5 @@ def build_report(project: Project, report: str, author: str | None = None,
         results[exp_id] = res
     author = author or spec.author
     html = Journal(project, spec, results).html(author)
-    target = output or project.build / spec.output_name(author or "anonymous")
     return write_pdf(html, target, base=project.templates,
                      allowed=[project.root, project.build, project.templates])

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
 
+from ..store import chmod_umask
 from .views import ReportError
 
 
@@ -41,15 +42,20 @@ def write_pdf(html: str, target: Path, base: Path, allowed: Iterable[Path]) -> P
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = project_fetcher(allowed)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
         doc = weasyprint.HTML(string=html, base_url=base.resolve().as_uri() + "/", url_fetcher=fetcher)
         doc.write_pdf(tmp)  # title and author come from <title> and <meta name="author">
+        chmod_umask(tmp)  # mkstemp made it 0600; a PDF is shared like any file the user writes
         os.replace(tmp, target)
     except FatalURLFetchingError as exc:
         raise ReportError(str(exc)) from None
+    except OSError as exc:  # disk full, a read-only folder: the previous PDF is kept
+        raise ReportError(f"cannot write {target}: {exc.strerror or exc}; the previous PDF, if any, is kept") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return target

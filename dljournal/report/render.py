@@ -2,66 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
 import markdown
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from ..project import Project
 from ..result import StoredResult
+from .sandbox import Helper, JournalSandbox, error_line
+from .spec import ReportSpec, load_report_spec
 from .views import FILTERS, ReportError, ResultsView, count, fixed, num, pct
 
+__all__ = ["Journal", "ReportSpec", "Section", "flatten", "format_cell", "load_report_spec"]
+
 MD_EXTENSIONS = ["tables", "fenced_code", "sane_lists", "attr_list", "md_in_html", "footnotes"]
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """``journal/<report>/report.toml``."""
-
-    name: str
-    folder: Path
-    title: str
-    subtitle: str = ""
-    course: str = ""
-    author: str = ""
-    file_name: str = "{report}"  # e.g. "dl4cv2024_{author}_module2"
-    experiments: tuple[str, ...] = ()  # order in the journal; default: all, by id
-    groups: tuple[dict, ...] = ()  # [[groups]] title = "...", experiments = [...]: headed parts of the journal
-    compact: bool = False  # title and contents share page 1; sections list their configuration only
-
-    def output_name(self, author: str) -> str:
-        return self.file_name.format(report=self.name, author=author.strip().replace(" ", "_")) + ".pdf"
-
-
-def load_report_spec(project: Project, report: str) -> ReportSpec:
-    folder = project.journal / report
-    toml = folder / "report.toml"
-    if not toml.is_file():
-        raise ReportError(f"report {report}: {toml} not found (each report needs journal/<report>/report.toml)")
-    try:
-        conf = tomllib.loads(toml.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ReportError(f"{toml}: {exc}") from None
-    known = {f for f in ReportSpec.__dataclass_fields__} - {"name", "folder"}
-    unknown = sorted(set(conf) - known)
-    if unknown:
-        raise ReportError(f"{toml}: unknown key(s) {unknown}; known: {sorted(known)}")
-    if "title" not in conf:
-        raise ReportError(f"{toml}: 'title' is required")
-    groups = tuple(conf.get("groups", ()))
-    for g in groups:
-        if set(g) != {"title", "experiments"}:
-            raise ReportError(f"{toml}: each [[groups]] needs exactly 'title' and 'experiments', got {sorted(g)}")
-    if groups and "experiments" in conf:
-        raise ReportError(f"{toml}: give either 'experiments' or [[groups]], not both")
-    conf["groups"] = groups
-    conf["experiments"] = tuple(e for g in groups for e in g["experiments"]) or tuple(conf.get("experiments", ()))
-    return ReportSpec(report, folder, **conf)
 
 
 @dataclass
@@ -82,33 +39,31 @@ class Journal:
     def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult]):
         self.project, self.spec, self.results = project, spec, dict(results)
         # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
-        self.env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(spec.folder), undefined=jinja2.StrictUndefined,
-                                        autoescape=False, keep_trailing_newline=True)
+        self.env = JournalSandbox(spec.folder, autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(FILTERS)
         self.placed: set[tuple[str, str, str]] = set()
 
     # ---- narrative ------------------------------------------------------------------------------
     def narrative(self, file: Path, this: str | None = None, required: bool = True) -> Markup:
         """Render ``file`` (markdown with Jinja expressions) with live results, to HTML."""
-        where = str(file.relative_to(self.project.root)) if file.is_relative_to(self.project.root) else str(file)
+        where = self._where(file)
         if not file.is_file():
             if required:
                 raise ReportError(f"{where}: file not found")
             return Markup("")
+        folder = self.spec.folder.resolve()
+        real = file.resolve()
+        if not real.is_relative_to(folder):  # a symlink out of the report's folder
+            raise ReportError(f"{where}: resolves to {real}, outside {self._where(self.spec.folder)}; "
+                              f"narrative files must be files of the report's folder")
         r = ResultsView(self.results, self.spec.name, where)
-        ctx = {"r": r, "this": r[this] if this else None, "report": self.spec,
-               "fig": lambda name, exp=None, width=None: self.figure(exp or this, name, where, width),
-               "table": lambda name, exp=None: self.table(exp or this, name, where),
-               "figref": lambda name, exp=None: self.ref("fig", exp or this, name, where),
-               "tabref": lambda name, exp=None: self.ref("tab", exp or this, name, where)}
-        try:
-            text = self.env.from_string(file.read_text()).render(ctx)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ReportError(f"{where}:{exc.lineno}: {exc.message}") from None
-        except jinja2.TemplateNotFound as exc:
-            raise ReportError(f"{where}: cannot include {exc.name!r}: not a file of {self.spec.folder}") from None
-        except jinja2.TemplateError as exc:  # undefined names, sandbox violations
-            raise ReportError(f"{where}: {exc.message}") from None
+        ctx = {"r": r, "this": r[this] if this else None, "report": self.spec.plain(),
+               "fig": Helper(lambda name, exp=None, width=None: self.figure(exp or this, name, where, width)),
+               "table": Helper(lambda name, exp=None: self.table(exp or this, name, where)),
+               "figref": Helper(lambda name, exp=None: self.ref("fig", exp or this, name, where)),
+               "tabref": Helper(lambda name, exp=None: self.ref("tab", exp or this, name, where))}
+        text = _render(self.env, real.relative_to(folder).as_posix(), ctx, self.spec.folder, self.project.root,
+                       where, include_hint=self._where(self.spec.folder))
         return Markup(markdown.markdown(text, extensions=MD_EXTENSIONS, output_format="html"))
 
     def _result(self, exp: str | None, where: str) -> StoredResult:
@@ -183,15 +138,47 @@ class Journal:
         sections = self.sections()
         summary = self.narrative(self.spec.folder / "summary.md")
         profiles = sorted({s.result.profile for s in sections})
-        page_env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(self.project.templates),
-                                        autoescape=True, undefined=jinja2.StrictUndefined)
+        page_env = JournalSandbox(self.project.templates, autoescape=True)
         page_env.filters.update(FILTERS)
-        template = page_env.get_template("report.html.j2")
-        return template.render(
-            spec=self.spec, author=author, description=description, sections=sections, summary=summary,
-            groups=self.grouped(sections), engine_defaults=_engine_defaults(),
-            profiles=profiles, smoke="smoke" in profiles, built=dt.date.today().isoformat(),
-            css=(self.project.templates / "report.css").resolve().as_uri())
+        # the page template gets plain data too: no Path, no StoredResult
+        plain = {s.result.exp_id: _plain(s) for s in sections}
+        groups = [(title, [plain[s.result.exp_id] for s in group]) for title, group in self.grouped(sections)]
+        ctx = dict(spec=self.spec.plain(), author=author, description=description, sections=list(plain.values()),
+                   summary=summary, groups=groups, engine_defaults=_engine_defaults(), profiles=profiles,
+                   smoke="smoke" in profiles, built=dt.date.today().isoformat(),
+                   css=(self.project.templates / "report.css").resolve().as_uri())
+        page = self.project.templates / "report.html.j2"
+        return _render(page_env, "report.html.j2", ctx, self.project.templates, self.project.root,
+                       self._where(page), include_hint=self._where(self.project.templates))
+
+    def _where(self, path: Path) -> str:
+        root = self.project.root
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _render(env: JournalSandbox, name: str, ctx: dict, folder: Path, root: Path, where: str,
+            include_hint: str) -> str:
+    """Render template ``name`` of ``folder``; every failure is one ReportError line with file:line."""
+    try:
+        return env.render(env.get_template(name), ctx)
+    except ReportError:
+        raise  # already one line naming the file, the experiment and the key
+    except jinja2.TemplateNotFound as exc:
+        raise ReportError(f"{where}: cannot include {exc.name!r}: not a file of {include_hint}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ReportError(f"{error_line(exc, folder, root, where)}: {exc.message}") from None
+    except jinja2.TemplateError as exc:  # undefined names, sandbox violations
+        raise ReportError(f"{error_line(exc, folder, root, where)}: {exc.message}") from None
+    except Exception as exc:  # 1/0, a filter on a dict, runaway recursion, ...
+        raise ReportError(f"{error_line(exc, folder, root, where)}: {type(exc).__name__}: {exc}") from None
+
+
+def _plain(s: Section) -> dict:
+    r = s.result
+    result = {"exp_id": r.exp_id, "title": r.title, "question": r.question, "profile": r.profile,
+              "notes": list(r.notes), "provenance": r.provenance, "key": r.key}
+    return {"result": result, "narrative": s.narrative, "figures": list(s.figures), "tables": list(s.tables),
+            "config_rows": list(s.config_rows), "metric_rows": list(s.metric_rows)}
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
