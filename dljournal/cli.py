@@ -50,6 +50,10 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--author", help="author on the title page and in the file name pattern "
                                     "(default: author in journal/<report>/report.toml)")
     p.add_argument("--output", type=Path, help="PDF path (default: build/<file name from report.toml>.pdf)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse to build when a cached result is stale (its code, config, data or seed "
+                        "changed since it ran) or comes from the smoke profile; without it such sections "
+                        "carry a banner saying what changed")
 
 
 def parser() -> Parser:
@@ -59,6 +63,9 @@ def parser() -> Parser:
     _common(run), _run_args(run)
     build = sub.add_parser("build", help="render the report PDF from cached results", description=DESCRIPTION)
     _common(build), _build_args(build)
+    build.add_argument("--data-root", type=Path,
+                       help="folder with the datasets, to check that cached results still match their data "
+                            "(default as for run; when it is absent, data is not checked)")
     both = sub.add_parser("report", help="run, then build", description=DESCRIPTION)
     _common(both), _run_args(both), _build_args(both)
     bench = sub.add_parser("bench", help="engine fit vs a plain DataLoader loop on MNIST")
@@ -132,7 +139,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("build", "report"):
         from .report import build_report
         t0 = time.perf_counter()
-        pdf = build_report(project, report, args.author, args.output)
+        pdf = build_report(project, report, args.author, args.output, strict=args.strict,
+                           data_root=args.data_root)
         print(f"wrote {_rel(pdf, project.root)} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..preflight import ensure_writable
 from ..project import Project, ProjectError
 from ..registry import experiments_for, get_experiment
+from ..staleness import stale_results
 from ..store import CorruptResult, ResultStore
 from .pdf import write_pdf
 from .render import Journal
@@ -32,8 +33,10 @@ def output_path(project: Project, spec: ReportSpec, author: str | None = None, o
 
 
 def build_report(project: Project, report: str, author: str | None = None,
-                 output: Path | None = None) -> Path:
-    """Render ``build/<file name>.pdf`` from the cached results of ``report``."""
+                 output: Path | None = None, strict: bool = False, data_root: Path | None = None) -> Path:
+    """Render ``build/<file name>.pdf`` from the cached results of ``report``. A result whose
+    cache key no longer holds gets a banner saying what changed; ``strict`` refuses to build with
+    any such result, or with smoke results."""
     spec = load_report_spec(project, report)
     if not spec.experiments:
         spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(s.id for s in experiments_for(report))})
@@ -55,7 +58,14 @@ def build_report(project: Project, report: str, author: str | None = None,
             raise ReportError(f"{exp_id} has no cached result; run it first: "
                               f"nox -s run_experiments -- --report {report} --only {exp_id}")
         results[exp_id] = res
+    stale = stale_results(project, report, results, data_root)
+    if strict:
+        smoke = [e for e, r in results.items() if r.profile == "smoke"]
+        if stale or smoke:
+            why = "; ".join([f"{e} is stale ({w} changed)" for e, w in stale.items()]
+                            + ([f"{', '.join(smoke)} ran in the smoke profile"] if smoke else []))
+            raise ReportError(f"--strict: {why}; re-run: nox -s run_experiments -- --report {report}")
     author = author or spec.author
-    html = Journal(project, spec, results).html(author)
+    html = Journal(project, spec, results, stale).html(author)
     return write_pdf(html, target, base=project.templates,
                      allowed=[project.root, project.build, project.templates])

@@ -31,13 +31,16 @@ class Section:
     tables: list[Markup] = field(default_factory=list)
     config_rows: list[tuple[str, str]] = field(default_factory=list)
     metric_rows: list[tuple[str, str]] = field(default_factory=list)
+    stale: str = ""  # what changed since the result was computed ("" while its key holds)
 
 
 class Journal:
     """Renders the parts of one report; figures and tables are numbered by CSS counters."""
 
-    def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult]):
+    def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult],
+                 stale: Mapping[str, str] | None = None):
         self.project, self.spec, self.results = project, spec, dict(results)
+        self.stale = dict(stale or {})
         # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
         self.env = JournalSandbox(spec.folder, autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(FILTERS)
@@ -116,7 +119,7 @@ class Journal:
             res = self._result(exp_id, str(self.spec.folder / "report.toml"))
             narrative = self.narrative(self.spec.folder / f"{exp_id}.md", this=exp_id, required=False)
             where = f"{exp_id} (auto)"
-            sec = Section(res, narrative)
+            sec = Section(res, narrative, stale=self.stale.get(exp_id, ""))
             sec.figures = [self.figure(exp_id, n, where) for n in res.figures if ("fig", exp_id, n) not in self.placed]
             sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
             sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config) if not _engine_default(k, v)]
@@ -145,7 +148,7 @@ class Journal:
         groups = [(title, [plain[s.result.exp_id] for s in group]) for title, group in self.grouped(sections)]
         ctx = dict(spec=self.spec.plain(), author=author, description=description, sections=list(plain.values()),
                    summary=summary, groups=groups, engine_defaults=_engine_defaults(), profiles=profiles,
-                   smoke="smoke" in profiles, built=dt.date.today().isoformat(),
+                   smoke="smoke" in profiles, built=dt.date.today().isoformat(), report=self.spec.name,
                    css=(self.project.templates / "report.css").resolve().as_uri())
         page = self.project.templates / "report.html.j2"
         return _render(page_env, "report.html.j2", ctx, self.project.templates, self.project.root,
@@ -178,7 +181,7 @@ def _plain(s: Section) -> dict:
     result = {"exp_id": r.exp_id, "title": r.title, "question": r.question, "profile": r.profile,
               "notes": list(r.notes), "provenance": r.provenance, "key": r.key}
     return {"result": result, "narrative": s.narrative, "figures": list(s.figures), "tables": list(s.tables),
-            "config_rows": list(s.config_rows), "metric_rows": list(s.metric_rows)}
+            "config_rows": list(s.config_rows), "metric_rows": list(s.metric_rows), "stale": s.stale}
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
