@@ -18,7 +18,7 @@ def test_changed_parts_counts_removed_parts_and_skips_unreadable_data():
     assert changed_parts(old, {**old, "data": "mnist:9999"}) == ["data"]
 
 
-def test_build_flags_a_result_whose_code_changed(proj, capsys):
+def test_build_flags_a_result_whose_code_changed(proj, capsys):  # noqa: F811 (a fixture)
     smoke(capsys)
     cli(capsys, "build", code=0)
     pdf = proj.build / "hostile_anonymous.pdf"
