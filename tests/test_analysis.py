@@ -74,7 +74,7 @@ def test_interpolation_endpoints_are_the_two_models():
     assert torch.allclose(mid[0].weight, (a[0].weight + b[0].weight) / 2)
     assert torch.allclose(mid[1].running_mean, torch.full((3,), 1.0))
     assert torch.allclose(interpolate(a, b, 2.0)[0].weight, 2 * b[0].weight - a[0].weight)
-    a.eval(), b.eval()
+    a, b = a[0], b[0]  # the curve of models without batch norm (with it, see test_honesty)
     split = Split(torch.randn(32, 4), torch.randint(0, 3, (32,)))
     curve = interpolation_curve(a, b, [0.0, 0.5, 1.0], {"train": split})
     assert curve["alpha"] == [0.0, 0.5, 1.0]

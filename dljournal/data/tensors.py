@@ -111,4 +111,4 @@ def require_not_test(split: Split | None, what: str) -> None:
     if split is not None and split.role == "test":
         raise SelectionOnTest(
             f"{what} was given the test split, and it selects on that split; hold out a validation split "
-            "(Dataset.val_split or stratified_holdout) for every choice and evaluate the test split once")
+            "(Dataset.val_split) for every choice and evaluate the test split once")
