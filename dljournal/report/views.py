@@ -142,5 +142,23 @@ def css_string(text: Any) -> str:
     return Markup(s)
 
 
+def versus(a: Any, b: Any, key: str) -> str:
+    """``{{ final | versus(baseline, "test_acc") }}``: the seed comparison of ``key`` between two
+    summaries holding ``key``, ``<key>_std`` and ``seeds`` (as ``sweep.summarise`` writes them)."""
+    return _compare(a, b, key).phrase()
+
+
+def beats(a: Any, b: Any, key: str) -> bool:
+    """``{% if final | beats(baseline, "test_acc") %}``: higher, and beyond seed noise (see ``versus``)."""
+    c = _compare(a, b, key)
+    return c.beyond_noise and c.diff > 0
+
+
+def _compare(a: Any, b: Any, key: str):
+    from ..compare import compare_stats
+
+    return compare_stats(a[key], a[f"{key}_std"], int(a["seeds"]), b[key], b[f"{key}_std"], int(b["seeds"]))
+
+
 FILTERS = {"pct": pct, "num": num, "fixed": fixed, "count": count, "seconds": seconds, "signed": signed,
-           "css_string": css_string}
+           "css_string": css_string, "versus": versus, "beats": beats}
