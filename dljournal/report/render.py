@@ -14,7 +14,8 @@ from ..project import Project
 from ..result import StoredResult
 from .sandbox import Helper, JournalSandbox, error_line
 from .spec import ReportSpec, load_report_spec
-from .views import FILTERS, ReportError, ResultsView, count, fixed, num, pct
+from .findings import compute_findings
+from .views import FILTERS, Node, ReportError, ResultsView, count, fixed, num, pct
 
 __all__ = ["Journal", "ReportSpec", "Section", "flatten", "format_cell", "load_report_spec"]
 
@@ -45,6 +46,7 @@ class Journal:
         self.env = JournalSandbox(spec.folder, autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(FILTERS)
         self.placed: set[tuple[str, str, str]] = set()
+        self.findings = compute_findings(project, spec.name, self.results)
 
     # ---- narrative ------------------------------------------------------------------------------
     def narrative(self, file: Path, this: str | None = None, required: bool = True) -> Markup:
@@ -61,6 +63,7 @@ class Journal:
                               f"narrative files must be files of the report's folder")
         r = ResultsView(self.results, self.spec.name, where)
         ctx = {"r": r, "this": r[this] if this else None, "report": self.spec.plain(),
+               "findings": Node(self.findings, "findings", where),
                "fig": Helper(lambda name, exp=None, width=None: self.figure(exp or this, name, where, width)),
                "table": Helper(lambda name, exp=None: self.table(exp or this, name, where)),
                "figref": Helper(lambda name, exp=None: self.ref("fig", exp or this, name, where)),
