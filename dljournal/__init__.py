@@ -3,10 +3,13 @@
 Experiments are decorated functions ``(ctx) -> Result``; the runner caches their results, the
 report builder merges them with the markdown journal into a PDF.
 """
+from . import (
+    figures as viz,  # figure specs: what to draw; the report draws them at build time
+)
 from .context import Context
 from .registry import experiment
 from .result import Result
 from .train import TrainConfig, count_params, evaluate, fit, predict
 
-__all__ = ["experiment", "Result", "Context", "TrainConfig", "fit", "evaluate", "predict", "count_params"]
+__all__ = ["viz", "experiment", "Result", "Context", "TrainConfig", "fit", "evaluate", "predict", "count_params"]
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ from .data import Dataset, Split, load_dataset
 from .profiles import Profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec
-from .train import Callback, History, Progress, TensorBoard, TrainConfig, count_params, fit, predict
+from .train import Callback, History, TrainConfig, count_params, fit, predict
 from .train.loop import score
 from .train.run import Run
 
@@ -32,6 +32,9 @@ class Context:
     key: str = ""  # the result's cache key: names state that must not outlive a config (studies)
     force: bool = False  # --force: start such state afresh too
     sources: dict[str, str] = field(default_factory=dict)  # dataset -> where it came from
+    # callbacks that only watch a training named so (progress, TensorBoard): given by the runner,
+    # never imported here, so that they stay out of every cache key
+    observers: Callable[[str], list[Callback]] = lambda name: []
 
     @property
     def smoke(self) -> bool:
@@ -67,10 +70,11 @@ class Context:
     def fit(self, model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig | None = None, *,
             name: str, callbacks: Iterable[Callback] = (), augment=None, param_groups=None,
             watch: Split | None = None) -> History:
-        """``train.fit`` on this context's device, with a progress bar and TensorBoard events
-        under ``build/tensorboard/<report>/<EXP>/<name>/``; ``watch`` logs a test split's curve."""
+        """``train.fit`` on this context's device, watched by the runner's observers (a progress
+        bar, TensorBoard events under ``build/tensorboard/<report>/<EXP>/<name>/``); ``watch``
+        logs a test split's curve."""
         cfg = cfg if cfg is not None else self.cfg
-        cbs = [*callbacks, TensorBoard(self.tensorboard_dir(name)), Progress(name)]
+        cbs = [*callbacks, *self.observers(name)]
         return fit(model, data, cfg, cbs, device=self.device, augment=augment, param_groups=param_groups,
                    watch=watch)
 

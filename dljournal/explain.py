@@ -1,20 +1,16 @@
 """What a network learned: inputs that excite a filter or a class (gradient ascent), where the
 evidence for a class lies (Grad-CAM) and which pixels move a logit most (saliency).
 
-For any PyTorch classifier; layers are named as in ``dict(model.named_modules())``. Kernels and
-feature maps are drawn by ``viz.kernel_grid`` and ``viz.activation_grid``
-(with ``analysis.capture_activations``); the figures here share their style.
+For any PyTorch classifier; layers are named as in ``dict(model.named_modules())``. What these
+functions return is drawn by ``viz.image_grid`` and ``viz.explanation_grid`` at build time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence, Union
+from typing import Sequence, Union
 
-import numpy as np
 import torch
 from torch import nn
-
-from .viz import WIDTH, _normalise, plt
 
 # A class logit (int), or a filter: (layer name, channel), whose mean activation is the objective.
 Target = Union[int, tuple[str, int]]
@@ -150,77 +146,3 @@ def saliency(model: nn.Module, x: torch.Tensor, targets: Sequence[int] | None = 
     finally:
         model.train(was_training)
     return grad.abs().amax(1).detach().cpu()
-
-
-def to_rgb(images: torch.Tensor, mean=None, std=None) -> np.ndarray:
-    """Model inputs (B, C, H, W) -> displayable (B, H, W, 3) floats in [0, 1]: normalisation undone
-    with ``mean``/``std`` when given, else each image scaled to its own range; grey made RGB."""
-    x = images.detach().float().cpu()
-    if mean is not None:
-        x = x * torch.as_tensor(std).view(1, -1, 1, 1) + torch.as_tensor(mean).view(1, -1, 1, 1)
-        x = x.clamp(0, 1)
-    else:
-        x = torch.from_numpy(np.stack([_normalise(i.numpy()) for i in x]))
-    x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-    return x.permute(0, 2, 3, 1).numpy().astype(np.float32)
-
-
-def overlay(images: torch.Tensor, maps: torch.Tensor, mean=None, std=None, image_weight: float = 0.5,
-            saturate: float = 0.99) -> np.ndarray:
-    """Heat-maps (B, H, W) over their images in jet colours: (B, H, W, 3) uint8. Each map is scaled
-    to [0, 1] and saturates at its ``saturate`` quantile, so that a few extreme pixels (saliency
-    is spiky) do not leave the rest of the map invisible."""
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
-    rgb = to_rgb(images, mean, std)
-    out = []
-    for img, m in zip(rgb, maps.float().cpu()):
-        m = m - m.min()
-        top = torch.quantile(m.flatten(), saturate)
-        m = (m / top).clamp(max=1) if top > 0 else torch.zeros_like(m)
-        out.append(show_cam_on_image(img, m.numpy().astype(np.float32), use_rgb=True, image_weight=image_weight))
-    return np.stack(out)
-
-
-def explanation_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], row_titles: Sequence[str] = (),
-                     mean=None, std=None) -> plt.Figure:
-    """One row per image: the input, then each method's heat-map over it (e.g. Grad-CAM, saliency)."""
-    n, ncols = len(images), 1 + len(maps)
-    fig, axes = plt.subplots(n, ncols, figsize=(min(WIDTH, 1.5 * ncols), 1.5 * n + 0.2), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    rgb = to_rgb(images, mean, std)
-    overlays = {name: overlay(images, m, mean, std) for name, m in maps.items()}
-    for i in range(n):
-        axes[i, 0].imshow(rgb[i])
-        if row_titles:
-            axes[i, 0].set_title(row_titles[i], fontsize="x-small", loc="left")
-        for j, name in enumerate(maps, start=1):
-            axes[i, j].imshow(overlays[name][i])
-    for j, name in enumerate(maps, start=1):
-        axes[0, j].set_title(name, fontsize="small")
-    fig.tight_layout(pad=0.3)
-    return fig
-
-
-def image_grid(images: torch.Tensor, titles: Sequence[str] = (), ncols: int = 8, title: str = "",
-               mean=None, std=None) -> plt.Figure:
-    """Images (N, C, H, W) in a grid, e.g. the results of ``ascend``; each scaled to its own range
-    unless ``mean``/``std`` undo the input normalisation."""
-    rgb = to_rgb(images, mean, std)
-    n = len(rgb)
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    lines = max((t.count("\n") + 1 for t in titles), default=0)  # room for titles of several lines
-    height = (WIDTH / ncols + 0.17 * lines + (0.05 if lines else 0)) * nrows + (0.3 if title else 0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, height), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, (ax, img) in enumerate(zip(axes.flat, rgb)):
-        ax.imshow(img, interpolation="nearest")
-        if i < len(titles):
-            ax.set_title(titles[i], fontsize="xx-small")
-    if title:
-        fig.suptitle(title, fontsize="small")
-    fig.tight_layout(pad=0.2)
-    return fig

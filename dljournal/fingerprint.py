@@ -22,14 +22,16 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-ENGINE_VERSION = "1"  # bump to invalidate every cached result (e.g. a change in result format)
+ENGINE_VERSION = "2"  # bump to invalidate every cached result (2: figures stored as specs)
 
 _ENGINE_DIR = Path(__file__).resolve().parent
 # Bookkeeping modules: they present, schedule, store or locate results but compute none, so
 # editing them keeps results fresh. A change there that does alter results bumps ENGINE_VERSION.
 _PRESENTATION = tuple(f"dljournal.{m}" for m in (
     "report", "cli", "runner", "bench", "store", "provenance", "project", "fingerprint", "registry",
-    "result", "preflight"))  # result: the container and its validation, not what goes in it
+    "result", "preflight", "figures", "viz", "observe", "staleness", "compare"))
+# result: the container and its validation, not what goes in it; figures: drawn at build time from
+# the data an experiment returns; observe: progress lines and TensorBoard events, which only watch
 
 
 def sha(text: str | bytes) -> str:
@@ -48,19 +50,22 @@ def _module_file(module: types.ModuleType) -> Path | None:
 class CodeHasher:
     """Hashes the project code reachable from some root objects."""
 
-    def __init__(self, project_dirs: Iterable[Path]):
+    def __init__(self, project_dirs: Iterable[Path], exclude: tuple[str, ...] = _PRESENTATION):
+        self.exclude = exclude
         self.dirs = [Path(d).resolve() for d in (*project_dirs, _ENGINE_DIR)]
         self.parts: dict[str, str] = {}
         self.strings: set[str] = set()  # string constants of the experiment's code: registry names
 
     def in_project(self, module: types.ModuleType | None) -> bool:
-        if module is None or module.__name__.startswith(_PRESENTATION):
+        if module is None or (self.exclude and module.__name__.startswith(self.exclude)):
             return False
         file = _module_file(module)
         return file is not None and any(file.is_relative_to(d) for d in self.dirs)
 
     def add(self, obj: Any, home: types.ModuleType) -> None:
         """Hash ``obj``; objects of ``home`` (the experiment's module) one by one."""
+        if getattr(obj, "__figure_kind__", None) is not None:
+            return  # a figure spec's constructor: what it draws is presentation, wherever it lives
         module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj)
         if not self.in_project(module):
             return
@@ -182,13 +187,15 @@ def _stable_repr(value: Any) -> str:
 
 
 def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = (),
-              by_name: Callable[[set[str]], Iterable[Any]] = lambda names: ()) -> str:
+              by_name: Callable[[set[str]], Iterable[Any]] = lambda names: (),
+              exclude: tuple[str, ...] = _PRESENTATION) -> str:
     """Hash of ``fn`` and the project code it (and ``extra_roots``) can reach; ``by_name`` maps the
-    string constants found in that code to objects they name (registered models, say)."""
+    string constants found in that code to objects they name (registered models, say); modules
+    under ``exclude`` (presentation, by default) never count."""
     home = inspect.getmodule(fn)
     if home is None:
         raise ValueError(f"cannot find the module of {fn!r}")
-    hasher = CodeHasher([*project_dirs, Path(home.__file__).resolve().parent])
+    hasher = CodeHasher([*project_dirs, Path(home.__file__).resolve().parent], exclude)
     hasher.add(fn, home)
     for root in extra_roots:
         hasher.add(root, home)

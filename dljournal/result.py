@@ -9,13 +9,16 @@ from typing import Any
 
 import numpy as np
 
+FIGURE_ARRAYS = "figures.npz"  # the arrays of a result's figure specs, beside result.json
+
 
 @dataclass
 class Result:
     """metrics: numbers (nested dicts allowed), e.g. ``{"deep": {"test_acc": 0.99}}``.
     history: per-epoch series per run, e.g. ``{"deep": {"val_loss": [...]}}``.
     tables: name -> DataFrame, or (DataFrame, caption).
-    figures: name -> matplotlib Figure, or (Figure, caption).
+    figures: name -> a figure spec from ``dljournal.viz`` (e.g. ``viz.panels(...)``), or (spec, caption):
+        data, drawn by the report at build time.
     notes: sentences the report must show (substitutes, caveats).
     artifacts: name -> tensors (a state dict, embeddings, predictions) that later experiments
         declaring ``needs=(this id,)`` read with ``ctx.artifact(id, name)``.
@@ -80,7 +83,7 @@ class StoredResult:
     metrics: dict
     history: dict
     tables: dict
-    figures: dict  # name -> {"path": Path, "caption": str}
+    figures: dict  # name -> {"spec": stored spec, "caption": str, "arrays": Path of figures.npz}
     notes: list
     config: dict
     provenance: dict
@@ -90,7 +93,7 @@ class StoredResult:
     @classmethod
     def from_json(cls, data: dict, folder) -> "StoredResult":
         validate_result(data, Path(folder))
-        figures = {name: {"path": folder / f["file"], "caption": f.get("caption", "")}
+        figures = {name: {"spec": f["spec"], "caption": f.get("caption", ""), "arrays": folder / FIGURE_ARRAYS}
                    for name, f in data["figures"].items()}
         return cls(data["exp_id"], data["report"], data["title"], data["question"], data["profile"],
                    data["metrics"], data["history"], data["tables"], figures, data["notes"],
@@ -132,19 +135,22 @@ def validate_result(data: Any, folder: Path, exp_id: str | None = None, report: 
         if not (isinstance(t, dict) and isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list)
                 and all(isinstance(row, list) for row in t["rows"])):
             raise ValueError(f"table {name!r} is not {{columns: [...], rows: [[...], ...]}}")
-    root = folder.resolve()
-    for name, f in data["figures"].items():
-        if not (isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("caption", ""), str)):
-            raise ValueError(f"figure {name!r} is not {{file: ..., caption: ...}}")
-        path = (folder / f["file"]).resolve()
-        if not path.is_relative_to(root):
-            raise ValueError(f"figure {name!r} points outside the result folder: {f['file']}")
-        if not path.is_file():
-            raise ValueError(f"figure file missing: {folder / f['file']}")
-    for k in ("metrics", "config", "history"):
+    for k in ("metrics", "config", "history", "figures"):
         if _depth(data[k]) > MAX_DEPTH:
             raise ValueError(f"{k!r} is nested more than {MAX_DEPTH} levels deep")
+    for name, f in data["figures"].items():
+        if not (isinstance(f, dict) and isinstance(f.get("spec"), dict) and isinstance(f["spec"].get("__spec__"), str)
+                and isinstance(f.get("caption", ""), str)):
+            raise ValueError(f"figure {name!r} is not {{spec: {{__spec__: kind, args: ...}}, caption: ...}}")
+        if _refers_to_arrays(f["spec"]) and not (folder / FIGURE_ARRAYS).is_file():
+            raise ValueError(f"figure arrays missing: {folder / FIGURE_ARRAYS}")
     return data
+
+
+def _refers_to_arrays(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "__array__" in value or any(_refers_to_arrays(v) for v in value.values())
+    return isinstance(value, list) and any(_refers_to_arrays(v) for v in value)
 
 
 def _depth(value: Any, level: int = 0) -> int:

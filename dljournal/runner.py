@@ -16,6 +16,7 @@ import torch
 from . import fingerprint, provenance
 from .context import Context
 from .data import data_identity
+from .observe import observers
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
 from .project import Project, ProjectError
@@ -190,6 +191,7 @@ def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_r
     try:
         ctx = Context(spec, profile, cfg, device, data_root, staged, seed, log=log, key=cache_key(parts),
                       force=force)
+        ctx.observers = observers(ctx.tensorboard_dir)
         result, started, seconds = _call(spec, ctx, seed)
         _save(spec, ctx, result, started, seconds, parts, store)
         _swap_tensorboard(project, spec, staged.tensorboard(spec.report, spec.id))

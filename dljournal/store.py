@@ -1,4 +1,5 @@
-"""The result cache on disk: ``<results>/<report>/<EXP>/result.json`` + ``figures/*.png``.
+"""The result cache on disk: ``<results>/<report>/<EXP>/result.json`` (figure specs included),
+``figures.npz`` (the arrays those specs hold) and ``artifacts/*.pt``.
 
 Every write is atomic: a result is assembled in a staging folder and renamed into place, so a
 run killed at any moment leaves finished results intact and never a half-written one. A result
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .project import ProjectError
-from .result import StoredResult, validate_result
+from .result import FIGURE_ARRAYS, StoredResult, validate_result
 
 RESULT_FILE = "result.json"
 STASH = ".stash"
@@ -94,21 +95,28 @@ class ResultStore:
 
     # ---- writing -------------------------------------------------------------------------
     def save(self, report: str, exp_id: str, payload: dict, figures: dict[str, tuple[Any, str]],
-             dpi: int = 150, artifacts: dict[str, Any] | None = None) -> Path:
-        """Write figures, artifacts and result.json to a staging folder, then swap it into place."""
-        import matplotlib.pyplot as plt
+             artifacts: dict[str, Any] | None = None) -> Path:
+        """Write figure specs, artifacts and result.json to a staging folder, then swap it into place."""
         import torch
+
+        from .figures import Spec
+        from .figures.spec import encode, save_arrays
 
         parent = self.root / report
         parent.mkdir(parents=True, exist_ok=True)
         staging = parent / f".tmp-{exp_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            (staging / "figures").mkdir(parents=True)
+            staging.mkdir(parents=True)
             payload = dict(payload, figures={})
-            for name, (fig, caption) in figures.items():
-                fig.savefig(staging / "figures" / f"{name}.png", dpi=dpi, bbox_inches="tight")
-                plt.close(fig)
-                payload["figures"][name] = {"file": f"figures/{name}.png", "caption": caption}
+            arrays: dict = {}
+            for name, (spec, caption) in figures.items():
+                if not isinstance(spec, Spec):
+                    raise TypeError(f"{exp_id}: figure {name!r} is a {type(spec).__name__}; return a spec "
+                                    f"from dljournal.viz (e.g. viz.panels(...)), drawn at build time")
+                payload["figures"][name] = {"spec": encode(spec, arrays, f"{exp_id} figure {name!r}"),
+                                            "caption": caption}
+            if arrays:
+                save_arrays(staging / FIGURE_ARRAYS, arrays)
             if artifacts:
                 (staging / "artifacts").mkdir()
                 for name, value in artifacts.items():

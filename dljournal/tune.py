@@ -75,21 +75,21 @@ def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_tria
     return max(todo, 0)
 
 
-def plots(s: optuna.Study) -> dict:
-    """Optimisation history, parameter importances and a slice plot, as matplotlib Figures."""
-    import matplotlib
-    from optuna.visualization import matplotlib as ovm
+def plots(s: optuna.Study, objective: str = "validation accuracy") -> dict:
+    """Figure specs of a study: optimisation history, parameter importances (fANOVA) and one slice
+    per parameter, from its completed trials (drawn by the report at build time)."""
+    from . import viz
 
-    # Optuna's plots switch the global matplotlib style; rc_context restores ours afterwards.
-    with warnings.catch_warnings(), matplotlib.rc_context():
+    done = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    numbers, values = [t.number for t in done], [t.value for t in done]
+    names = sorted({k for t in done for k in t.params})
+    log = [k for k in names if getattr(done[-1].distributions.get(k), "log", False)]
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.filterwarnings("ignore", message=".*tight_layout.*")  # the slice plot's colour bar
-        out = {}
-        for key, fn in (("history", ovm.plot_optimization_history), ("importance", ovm.plot_param_importances),
-                        ("slice", ovm.plot_slice)):
-            ax = fn(s)
-            fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
-            fig.set_size_inches(6.4 if key == "slice" else 4.8, 2.8 if key == "slice" else 3.0)
-            fig.tight_layout()
-            out[key] = fig
-    return out
+        importance = optuna.importance.get_param_importances(s)
+    maximize = s.direction == optuna.study.StudyDirection.MAXIMIZE
+    return {"history": viz.study_history(numbers, values, maximize, objective),
+            "importance": viz.panels({"": viz.draw_bars(list(importance), list(importance.values()),
+                                                        "importance (fANOVA)")}, ncols=1, height=0.35 * len(names) + 1),
+            "slice": viz.study_slices({k: [(t.params[k], t.value, t.number) for t in done if k in t.params]
+                                       for k in names}, log, objective)}

@@ -1,13 +1,10 @@
-"""What the networks learned: gradient ascent, Grad-CAM, saliency, overlays and their figures."""
-import matplotlib.pyplot as plt
-import numpy as np
+"""What the networks learned: gradient ascent, Grad-CAM, saliency (their figures: test_figures)."""
 import pytest
 import torch
 from torch import nn
 
 from dljournal.analysis import capture_activations
-from dljournal.explain import (ascend, explanation_grid, grad_cam, image_grid, objectives, overlay, saliency,
-                               target_name)
+from dljournal.explain import ascend, grad_cam, objectives, saliency, target_name
 from dljournal.models import create_model
 
 
@@ -72,17 +69,3 @@ def test_saliency_of_a_linear_model_is_its_weights():
     assert torch.allclose(sal[0], w[1].abs().amax(0)) and torch.allclose(sal[1], w[3].abs().amax(0))
     predicted = model(x).argmax(1)
     assert torch.allclose(saliency(model, x), torch.stack([w[int(t)].abs().amax(0) for t in predicted]))
-
-
-def test_overlay_and_figures():
-    images = torch.randn(2, 1, 28, 28)  # grey images become RGB
-    maps = torch.rand(2, 28, 28)
-    over = overlay(images, maps)
-    assert over.shape == (2, 28, 28, 3) and over.dtype == np.uint8
-    rgb = overlay(torch.rand(2, 3, 8, 8), torch.rand(2, 8, 8), mean=(0.5,) * 3, std=(0.25,) * 3)
-    assert rgb.shape == (2, 8, 8, 3)
-    fig = explanation_grid(images, {"Grad-CAM": maps, "saliency": maps}, row_titles=["a", "b"])
-    assert len(fig.axes) == 2 * 3 and fig.axes[0].get_title(loc="left") == "a" and fig.axes[1].get_title() == "Grad-CAM"
-    grid = image_grid(torch.randn(5, 3, 8, 8), titles=list("abcde"), ncols=4)
-    assert len(grid.axes) == 8 and sum(len(ax.images) > 0 for ax in grid.axes) == 5
-    plt.close("all")

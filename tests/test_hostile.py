@@ -24,14 +24,12 @@ from dljournal.store import ResultStore
 
 EXPERIMENTS = '''
 import os, sys, time
-import matplotlib.pyplot as plt
-from dljournal import Result, experiment
+import numpy as np
+from dljournal import Result, experiment, viz
 from dljournal.project import ProjectError
 
 def figure():
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1])
-    return fig
+    return viz.draw_xy(np.arange(2), {{"line": [0, 1]}}, "x", "y")  # x: an array, stored beside
 
 @experiment("EXP01", report="{report}", title="one", question="q")
 def one(ctx):
@@ -172,14 +170,14 @@ def test_bad_file_name_pattern(proj, capsys):
 
 # ---- 2. run and build agree on what a valid result is ----------------------------------------------
 
-@pytest.mark.parametrize("damage", ["42", "[]", '"a string"', "figures: 1", "missing png", "png outside"])
+@pytest.mark.parametrize("damage", ["42", "[]", '"a string"', "figures: 1", "missing arrays", "not a spec"])
 def test_invalid_results_are_rerun_not_crashed_on(proj, capsys, damage):
     smoke(capsys)
     path = proj.results / "EXP01" / "result.json"
     data = json.loads(path.read_text())
-    if damage == "missing png":
-        (proj.results / "EXP01" / "figures" / "line.png").unlink()
-    elif damage in ("figures: 1", "png outside"):
+    if damage == "missing arrays":
+        (proj.results / "EXP01" / "figures.npz").unlink()
+    elif damage in ("figures: 1", "not a spec"):
         data["figures"] = 1 if damage == "figures: 1" else {"line": {"file": "../../../../etc/passwd"}}
         path.write_text(json.dumps(data))
     else:

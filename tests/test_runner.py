@@ -10,27 +10,24 @@ import time
 import pytest
 from conftest import load_module, make_project
 
-from dljournal.runner import RunOptions, cache_state, key_parts, run
 from dljournal.profiles import get_profile
 from dljournal.registry import get_experiment
+from dljournal.runner import RunOptions, cache_state, key_parts, run
 from dljournal.store import ResultStore
 
 EXPERIMENTS = '''
 import os, time
-from dljournal import Result, experiment
-import matplotlib.pyplot as plt
+from dljournal import Result, experiment, viz
 
-class SlowFigure(plt.Figure):
-    """Hangs in savefig: the runner is killed while writing the result."""
-    def savefig(self, *args, **kwargs):
+class SlowArray:
+    """Hangs while its figure is stored: the runner is killed while writing the result."""
+    def detach(self):
         open(os.environ["EXP02_MARKER"], "w").close()
         time.sleep(60)
 
 
-def figure():
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1])
-    return fig
+def figure(y=None):
+    return viz.draw_xy([0, 1], {{"y": [0, 1] if y is None else y}}, "x", "y")
 
 @experiment("EXP01", report="{report}", title="ok", question="q")
 def one(ctx):
@@ -45,7 +42,7 @@ def two(ctx):
         open(os.environ["EXP02_MARKER"], "w").close()
         time.sleep(60)
     if mode == "hang_save":
-        return Result(metrics={{"value": -1.0}}, figures={{"line": SlowFigure(), "zzz": figure()}})
+        return Result(metrics={{"value": -1.0}}, figures={{"line": figure(SlowArray()), "zzz": figure()}})
     return Result(metrics={{"value": {value}}}, figures={{"line": figure()}})
 '''
 
@@ -66,7 +63,7 @@ def test_second_run_skips_with_reason(tmp_path, capsys):
     assert run(project, opts("t_skip")) == 0
     store = ResultStore(project.results)
     saved = store.load("t_skip", "EXP01")
-    assert saved.metrics == {"value": 1.0} and saved.figures["line"]["path"].is_file()
+    assert saved.metrics == {"value": 1.0} and saved.figures["line"]["spec"]["__spec__"] == "xy"
     assert saved.figures["line"]["caption"] == "a line"
     capsys.readouterr()
     assert run(project, opts("t_skip")) == 0

@@ -1,5 +1,6 @@
 """A result whose code changed after it ran is flagged in the PDF, and --strict refuses it."""
 import linecache
+import sys
 
 from pypdf import PdfReader
 from test_hostile import cli, one_line, proj, smoke  # noqa: F401  (proj is a fixture)
@@ -34,3 +35,44 @@ def test_build_flags_a_result_whose_code_changed(proj, capsys):  # noqa: F811 (a
 
     err = one_line(capsys, "build", "--strict")
     assert "EXP01 is stale (its code changed)" in err and "smoke" in err
+
+
+FIGURES = '''
+from dljournal.figures import register_panel
+
+@register_panel("{kind}")
+def draw_line(ax, y):
+    ax.plot(y, color="{colour}")
+'''
+
+
+def test_restyling_a_figure_kind_redraws_it_and_retrains_nothing(proj, capsys):  # noqa: F811 (a fixture)
+    from conftest import load_module
+
+    from dljournal.project import Project
+    from dljournal.staleness import stale_results
+    from dljournal.store import ResultStore
+
+    kind = f"line_{proj.pkg}"
+    figs = proj.root / proj.pkg / "figs.py"
+    load_module(figs, f"{proj.pkg}_figs", FIGURES.format(kind=kind, colour="red"))
+    module = proj.root / proj.pkg / f"{proj.report}.py"
+    module.write_text(f"from {proj.pkg}_figs import draw_line\n" + module.read_text().replace(
+        '"line": (figure(), "a line")', '"line": (figure(), "a line"), "own": (draw_line([1, 3, 2]), "own kind")'))
+    sys.path.insert(0, str(proj.root / proj.pkg))
+    try:
+        smoke(capsys)
+        cli(capsys, "build", code=0)
+        before = {p.name for p in (proj.build / "figures").iterdir()}
+        load_module(figs, f"{proj.pkg}_figs", FIGURES.format(kind=kind, colour="blue"))  # restyle the kind
+        project = Project.find(proj.root)
+        results = {e: ResultStore(project.results).load(proj.report, e) for e in ("EXP01", "EXP02")}
+        assert stale_results(project, proj.report, results) == {}  # every result stays fresh
+        cli(capsys, "build", code=0)
+        after = {p.name for p in (proj.build / "figures").iterdir()}
+        new = after - before
+        assert len(new) == 1  # exactly one figure drawn anew: the restyled one; EXP01's line is cached
+        svg = (proj.build / "figures" / new.pop()).read_text()
+        assert "#0000ff" in svg and "#ff0000" not in svg
+    finally:
+        sys.path.remove(str(proj.root / proj.pkg))

@@ -8,8 +8,9 @@ from torch import nn
 from dljournal.data import sample_function
 from dljournal.data.synthetic import prototype_images
 from dljournal.models import create_model
+from dljournal.observe import TensorBoard
 from dljournal.stats import aggregate, median_index
-from dljournal.train import GradNorm, TensorBoard, TrainConfig, evaluate, fit, seed_everything
+from dljournal.train import GradNorm, TrainConfig, evaluate, fit, seed_everything
 from dljournal.train.config import lr_factor
 
 CFG = TrainConfig(epochs=3, batch_size=64, lr=3e-3)

@@ -12,9 +12,9 @@ from markupsafe import Markup, escape
 
 from ..project import Project
 from ..result import StoredResult
+from .findings import compute_findings
 from .sandbox import Helper, JournalSandbox, error_line
 from .spec import ReportSpec, load_report_spec
-from .findings import compute_findings
 from .views import FILTERS, Node, ReportError, ResultsView, count, fixed, num, pct
 
 __all__ = ["Journal", "ReportSpec", "Section", "flatten", "format_cell", "load_report_spec"]
@@ -84,11 +84,24 @@ class Journal:
             raise ReportError(f"{where}: {res.exp_id} has no figure {name!r} (has: {', '.join(res.figures)})")
         self.placed.add(("fig", res.exp_id, name))
         f = res.figures[name]
+        path = self._draw(res, name)
         caption = escape(f["caption"] or name) + self._stamp(res)
         style = f' style="width:{escape(width)}"' if width else ""
         return Markup(f'\n\n<figure id="fig-{res.exp_id}-{escape(name)}">'
-                      f'<img src="{f["path"].resolve().as_uri()}"{style} alt="{escape(name)}"/>'
+                      f'<img src="{path.resolve().as_uri()}"{style} alt="{escape(name)}"/>'
                       f'<figcaption>{caption}</figcaption></figure>\n\n')
+
+    def _draw(self, res: StoredResult, name: str) -> Path:
+        """The figure's file, drawn from its stored spec (or taken from the figure cache)."""
+        from ..figures.render import render
+        from ..figures.spec import Arrays
+
+        f = res.figures[name]
+        try:
+            return render(f["spec"], Arrays(f["arrays"]), self.project.build / "figures")
+        except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn: one line naming it
+            raise ReportError(f"{res.exp_id}: figure {name!r} ({f['spec'].get('__spec__')}) cannot be drawn: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
     def table(self, exp: str | None, name: str, where: str) -> Markup:
         res = self._result(exp, where)

@@ -6,12 +6,21 @@ import random
 import numpy as np
 import torch
 
-from .callbacks import GradNorm, KeepBest, Progress, TensorBoard, WeightSnapshots, track
+from .callbacks import GradNorm, KeepBest, WeightSnapshots
 from .config import TrainConfig
-from .loop import Callback, Diverged, FitState, History, evaluate, fit, pick_device, predict
+from .loop import (
+    Callback,
+    Diverged,
+    FitState,
+    History,
+    evaluate,
+    fit,
+    pick_device,
+    predict,
+)
 
 __all__ = ["TrainConfig", "Diverged", "fit", "evaluate", "predict", "History", "FitState", "Callback",
-           "GradNorm", "KeepBest", "TensorBoard", "Progress", "WeightSnapshots", "track", "pick_device", "seed_everything", "count_params", "count_layers"]
+           "GradNorm", "KeepBest", "WeightSnapshots", "pick_device", "seed_everything", "count_params", "count_layers"]
 
 
 def seed_everything(seed: int) -> None:

@@ -8,7 +8,7 @@ import torch
 
 from dljournal import Result, experiment, predict, viz
 from dljournal.analysis import capture_activations
-from dljournal.explain import ascend, centre_share, explanation_grid, grad_cam, image_grid, saliency, target_name
+from dljournal.explain import ascend, centre_share, grad_cam, saliency, target_name
 from dljournal.models import create_model
 
 REPORT = "cnn_basics"
@@ -67,11 +67,11 @@ def learned(ctx) -> Result:
                         "The 16 first-layer (stem) kernels of ResNet-8, each scaled to its own range."),
             "activations": (viz.activation_grid(x[:1].cpu(), acts, image_mean=mean, image_std=std),
                             f"A test image and the first eight feature maps of {', '.join(cfg.layers)}."),
-            "ascent": (image_grid(ascent.images, names, ncols=len(targets)),
+            "ascent": (viz.image_grid(ascent.images, names, ncols=len(targets)),
                        f"Inputs found by {cfg.ascent_steps} steps of gradient ascent from noise (jitter and blur "
                        "regularised) that maximise a class logit (left) or the mean activation of one channel "
                        "of a residual stage (right)."),
-            "cam": (explanation_grid(x, {"Grad-CAM": grad_cam(model, x, cfg.cam_layer), "saliency": saliency(model, x)},
+            "cam": (viz.explanation_grid(x, {"Grad-CAM": grad_cam(model, x, cfg.cam_layer), "saliency": saliency(model, x)},
                                      titles, mean, std),
                     f"Grad-CAM at {cfg.cam_layer} and saliency (|∂ logit / ∂ input|) for the predicted class, on "
                     f"{cfg.examples} correctly (✓) and {cfg.examples} wrongly (✗) classified test images "

@@ -1,7 +1,7 @@
 """HW1 part 2: optimisation, i.e. weight trajectories, gradient norms, and points of zero gradient."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -9,10 +9,18 @@ from scipy.spatial import procrustes
 from scipy.spatial.distance import pdist
 
 from dljournal import Result, TrainConfig, experiment, fit, viz
-from dljournal.analysis import curvature_counts, full_batch_grad_norm, loss_hessian, minimal_ratio, minimise_grad_norm, pca_trajectories
+from dljournal.analysis import (
+    curvature_counts,
+    full_batch_grad_norm,
+    loss_hessian,
+    minimal_ratio,
+    minimise_grad_norm,
+    pca_trajectories,
+)
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
-from dljournal.train import GradNorm, WeightSnapshots, seed_everything, track
+from dljournal.observe import track
+from dljournal.train import GradNorm, WeightSnapshots, seed_everything
 from dljournal.train.config import loss_fn
 
 REPORT = "cpsc8430_hw1"

@@ -11,7 +11,7 @@ from dljournal import Result, experiment, viz
 from dljournal.analysis.bleu import average_bleu1, corpus_bleu4
 from dljournal.data.captions import CaptionData, Vocab, encode_captions, tokenize
 from dljournal.models.s2vt import S2VT, CaptionTrainConfig, fit_captioner
-from dljournal.train import Progress, TensorBoard, count_params, seed_everything
+from dljournal.train import count_params, seed_everything
 
 from .common import DATASET, REPORT, load_captions
 
@@ -71,8 +71,7 @@ def train_on_videos(ctx, data: CaptionData, vocab: Vocab, result: Result) -> Non
     seed_everything(ctx.seed)
     model = S2VT(len(vocab), train[0].shape[-1], cfg.hidden, cfg.embed, cfg.cell, cfg.attention,
                  cfg.dropout).to(ctx.device)
-    callbacks = [TensorBoard(ctx.tensorboard_dir("videos")), Progress("videos")]
-    history = fit_captioner(model, *train, cfg, val=val, callbacks=callbacks, seed=ctx.seed)
+    history = fit_captioner(model, *train, cfg, val=val, callbacks=ctx.observers("videos"), seed=ctx.seed)
     decoded = decode(model, val[0], vocab, cfg)
     scores = {how: bleu(dict(zip(refs, texts)), refs) for how, texts in decoded.items()}
     e = history.epochs
@@ -115,8 +114,8 @@ def overfit_check(ctx, data: CaptionData, vocab: Vocab, result: Result) -> None:
         label = cell.upper() + (" + attention" if attention else "")
         seed_everything(ctx.seed)
         model = S2VT(len(vocab), cfg.feat_dim, cfg.hidden, cfg.embed, cell, attention).to(ctx.device)
-        # a progress line only: these short runs need no TensorBoard events (their curves are in the report)
-        history = fit_captioner(model, feats, caps, owner, ocfg, callbacks=[Progress(f"overfit-{key}")], seed=ctx.seed)
+        history = fit_captioner(model, feats, caps, owner, ocfg, callbacks=ctx.observers(f"overfit-{key}"),
+                                seed=ctx.seed)
         decoded = decode(model, feats, vocab, ocfg)
         m = {"label": label, "params": count_params(model), "first_loss": history.epochs["train_loss"][0],
              "final_loss": history.final["train_loss"], "seconds_per_epoch": history.seconds_per_epoch}

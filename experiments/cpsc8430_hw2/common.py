@@ -1,8 +1,6 @@
 """What the experiments of this report share: how they read the MLDS hw2 data, and small plots."""
 from __future__ import annotations
 
-from typing import Sequence
-
 from dljournal.data import load_dataset
 from dljournal.data.captions import CaptionData
 from dljournal.project import ProjectError
@@ -24,19 +22,3 @@ def load_captions(ctx, n_train: int = 48, n_test: int = 12) -> CaptionData:
                         synthetic=ctx.smoke, n_train=n_train, n_test=n_test, seed=ctx.seed)
     ctx.sources[DATASET] = data.source
     return data
-
-
-def draw_bars(labels: Sequence[str | int], values: Sequence[float], xlabel: str, ylabel: str,
-              horizontal: bool = False):
-    """Bars of ``values`` per label (a viz Draw): horizontal ones read top-down, for words."""
-    def draw(ax) -> None:
-        if horizontal:
-            ax.barh(range(len(values)), values, height=0.7)
-            ax.set_yticks(range(len(values)), [str(label) for label in labels], fontsize=6.5)
-            ax.invert_yaxis()
-            ax.grid(axis="y", visible=False)
-        else:
-            ax.bar(labels, values, width=0.85)
-            ax.grid(axis="x", visible=False)
-        ax.set(xlabel=xlabel, ylabel=ylabel)
-    return draw

@@ -9,7 +9,7 @@ import numpy as np
 from dljournal import Result, experiment, viz
 from dljournal.data.captions import Vocab, tokenize, vocab_sizes, word_counts
 
-from .common import DATASET, REPORT, draw_bars, load_captions
+from .common import DATASET, REPORT, load_captions
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,11 @@ def caption_statistics(ctx) -> Result:
                                   "punctuation removed)."),
         },
         figures={
-            "lengths": (viz.panels({"caption length": draw_bars(list(range(len(hist))), hist, "words per caption",
-                                                               "captions")}, height=2.4),
+            "lengths": (viz.panels({"caption length": viz.draw_bars(list(range(len(hist))), hist, "words per caption",
+                                                                   "captions", horizontal=False)}, height=2.4),
                         f"Words per caption over the {len(caps):,} {kind}; training cuts captions to "
                         f"{cfg.max_words} words."),
-            "top_words": (viz.panels({f"{cfg.top_words} most frequent words": draw_bars(
+            "top_words": (viz.panels({f"{cfg.top_words} most frequent words": viz.draw_bars(
                 [w for w, _ in top], [n for _, n in top], "occurrences", "", horizontal=True)}, height=4.6),
                 f"The {cfg.top_words} most frequent words of the {kind} and how often they occur."),
         })

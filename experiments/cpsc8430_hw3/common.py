@@ -1,16 +1,11 @@
 """What the experiments of this report share: CIFAR-10 as GAN pixels, the reference features of
-EXP01, and image-grid figures."""
+EXP01."""
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from dljournal.data import Dataset, Split
-from matplotlib.ticker import MaxNLocator
-
-from dljournal.viz import WIDTH, Draw, plt
 
 REPORT = "cpsc8430_hw3"
 DATASET = "cifar10"
@@ -46,38 +41,3 @@ def show_epochs(epochs: int, at_most: int = 10) -> list[int]:
     return sorted({int(round(e)) for e in np.linspace(1, epochs, min(epochs, at_most))})
 
 
-def integer_epochs(draw: Draw) -> Draw:
-    """A ``viz`` draw whose x axis counts epochs: integer ticks only."""
-    def wrapped(ax) -> None:
-        draw(ax)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return wrapped
-
-
-def image_rows(images: torch.Tensor, row_labels: Sequence[str], col_labels: Sequence[str] = (),
-               cell: float = 0.5) -> plt.Figure:
-    """uint8 images (rows, cols, 3, H, W) as one picture, ``cell`` inches per image (at most the
-    page width in all), each row labelled on the left (an epoch, a class, a variant) and, optionally,
-    each column on top."""
-    from torchvision.utils import make_grid
-
-    rows, cols, _, h, w = images.shape
-    pad = 2
-    grid = make_grid(images.flatten(0, 1), nrow=cols, padding=pad, pad_value=255)  # (3, H', W')
-    width = min(WIDTH, cell * cols)
-    top = 0.45 if col_labels else 0.0  # room for slanted column labels
-    fig, ax = plt.subplots(figsize=(width + 0.9, width * grid.shape[1] / grid.shape[2] + top))
-    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_yticks([pad + r * (h + pad) + h / 2 for r in range(rows)], list(row_labels), fontsize=7)
-    if col_labels:
-        ax.xaxis.tick_top()
-        ax.set_xticks([pad + c * (w + pad) + w / 2 for c in range(cols)], list(col_labels), fontsize=6.5,
-                      rotation=40, ha="left", rotation_mode="anchor")
-    else:
-        ax.set_xticks([])
-    ax.tick_params(length=0)
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    fig.tight_layout(pad=0.2)
-    return fig

@@ -6,7 +6,7 @@ import torch
 
 from dljournal import Result, experiment, viz
 
-from .common import REPORT, image_rows, integer_epochs
+from .common import REPORT
 
 VARIANT_EXPERIMENTS = ("EXP02", "EXP03", "EXP04", "EXP05")
 
@@ -77,12 +77,13 @@ def compare(ctx) -> Result:
                                      "ACGAN's images whose class is the one requested). Collapse is flagged when "
                                      "both ratios are below their thresholds (EXP02-EXP05).")},
         figures={
-            "fd_curves": (viz.panels({f"{label} per epoch": integer_epochs(viz.draw_xy(
-                list(range(1, epochs + 1)), {v: s["fd_by_epoch"] for v, s in runs.items()}, "epoch", label))},
+            "fd_curves": (viz.panels({f"{label} per epoch": viz.draw_xy(
+                list(range(1, epochs + 1)), {v: s["fd_by_epoch"] for v, s in runs.items()}, "epoch", label,
+                integer_x=True)},
                 ncols=1, height=2.6),
                 f"{label} after every epoch, {track_n:,} generated images (fixed noise) vs the {n:,}-image real "
                 f"reference; the real-vs-real floor at this sample count is {first['track']['floor']:.4g}."),
-            "side_by_side": (image_rows(samples, list(runs)), "The last epoch's fixed-noise images of each variant "
+            "side_by_side": (viz.image_rows(samples, list(runs)), "The last epoch's fixed-noise images of each variant "
                                                               "(ACGAN: one per class, airplane to truck).")},
         notes=[f"Every distance here is {label}" + ("." if first["true_fid"] else
                ", not an Inception FID: its values are not comparable with published FIDs.")])

@@ -9,15 +9,37 @@ from dataclasses import dataclass
 import torch
 
 from dljournal import Result, experiment, viz
-from dljournal.analysis.frechet import (class_entropy, feature_space, fit_gaussian, frechet_distance, knn_labels,
-                                        mean_pairwise_distance, spread)
-from dljournal.gan import (Discriminator, GanConfig, Generator, dcgan_init, generate, get_variant, to_uint8,
-                           train_gan)
+from dljournal.analysis.frechet import (
+    class_entropy,
+    feature_space,
+    fit_gaussian,
+    frechet_distance,
+    knn_labels,
+    mean_pairwise_distance,
+    spread,
+)
+from dljournal.gan import (
+    Discriminator,
+    GanConfig,
+    Generator,
+    dcgan_init,
+    generate,
+    get_variant,
+    to_uint8,
+    train_gan,
+)
 from dljournal.project import ProjectError
 from dljournal.train import count_params
 
-from .common import (DATASET, JPEG_NOTE, REPORT, as_uint8, balanced_classes, image_rows, integer_epochs, pixels,
-                     show_epochs)
+from .common import (
+    DATASET,
+    JPEG_NOTE,
+    REPORT,
+    as_uint8,
+    balanced_classes,
+    pixels,
+    show_epochs,
+)
 
 COLS = 8  # fixed-noise images per row of the sample grids
 
@@ -129,10 +151,10 @@ def figures(run, variant, metrics: dict, ds, n_train: int, cfg: GanCfg, per_clas
                    f"windows of {max(cfg.log_every, variant.n_critic)} critic steps; {label} after every epoch "
                    f"between {cfg.fd_track:,} generated images (the same noise each epoch) and the {n:,}-image "
                    f"real reference, with the real-vs-real floor at that sample count."),
-        "epochs": (image_rows(run.samples[[e - 1 for e in shown]][:, per_class], [f"epoch {e}" for e in shown],
+        "epochs": (viz.image_rows(run.samples[[e - 1 for e in shown]][:, per_class], [f"epoch {e}" for e in shown],
                               class_names),
                    f"{variant.name}: the same noise{' (one image per class)' if k else ''} after each epoch shown."),
-        "samples": (image_rows(run.samples[-1].view(rows, COLS, *run.samples.shape[2:]), class_names or [""] * rows),
+        "samples": (viz.image_rows(run.samples[-1].view(rows, COLS, *run.samples.shape[2:]), class_names or [""] * rows),
                     f"{variant.name} after {epochs} epochs: {rows * COLS} images of fixed noise"
                     + (", one class per row (the class the generator was given)." if k else ".")),
     }
@@ -192,9 +214,9 @@ def curves(history, variant, metrics: dict, label: str):
     if variant.conditional:
         draws["auxiliary classifier"] = viz.draw_xy(x, {"real": s["class_acc_real"], "fake": s["class_acc_fake"]},
                                                     "critic step", "class accuracy", marker="")
-    draws[f"{label} per epoch"] = integer_epochs(viz.draw_xy(
+    draws[f"{label} per epoch"] = viz.draw_xy(
         e["epoch"], {f"{metrics['track']['n']:,} generated": e["fd"],
-                     "real vs real": [metrics["track"]["floor"]] * len(e["epoch"])}, "epoch", label))
+                     "real vs real": [metrics["track"]["floor"]] * len(e["epoch"])}, "epoch", label, integer_x=True)
     return viz.panels(draws, ncols=2)
 
 

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 import torch
 
 from dljournal import Result, experiment, viz
-from dljournal.analysis.frechet import class_entropy, feature_space, fit_gaussian, frechet_distance, knn_labels
+from dljournal.analysis.frechet import (
+    class_entropy,
+    feature_space,
+    fit_gaussian,
+    frechet_distance,
+    knn_labels,
+)
 
-from .common import DATASET, JPEG_NOTE, REPORT, as_uint8, image_rows, pixels
+from .common import DATASET, JPEG_NOTE, REPORT, as_uint8, pixels
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ def yardstick(ctx) -> Result:
                  "knn_acc": (guessed == y_test).float().mean().item(),
                  "knn_entropy": class_entropy(guessed, ds.num_classes), "ms_per_image": ms_per_image},
         figures={
-            "real": (image_rows(rows, [ds.classes[c] for c in shown]),
+            "real": (viz.image_rows(rows, [ds.classes[c] for c in shown]),
                      f"{per_row} {kind} training images per class: what the generators are asked to imitate."),
             "floor": (viz.panels({f"{space.label}, real vs real": viz.draw_xy(
                 list(floor), {"test subset vs training reference": list(floor.values())},

@@ -11,7 +11,6 @@ import torch
 from dljournal import Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed, maps_2d
 from dljournal.data.augment import Augment
-from dljournal.explain import image_grid
 from dljournal.models import create_model
 from dljournal.stats import confused_pairs
 from dljournal.sweep import Variant, summarise, sweep, sweep_table
@@ -119,7 +118,7 @@ def headline(ctx) -> Result:
                                                    [p["rate"] for p in pairs], "share of the true class")},
                                 ncols=1, height=2.2),
                      "The most frequent confusions of the final CNN (seed 0) on the test set."),
-        "mistakes": (image_grid(ds.test.x[worst.to(ds.test.x.device)].cpu(),
+        "mistakes": (viz.image_grid(ds.test.x[worst.to(ds.test.x.device)].cpu(),
                                 [f"{ds.classes[y[i]]} →\n{ds.classes[pred[i]]} {conf[i]:.2f}" for i in worst],
                                 ncols=8, mean=mean, std=std),
                      "The 16 most confident mistakes: true → predicted class, confidence."),

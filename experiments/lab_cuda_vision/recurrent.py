@@ -3,11 +3,8 @@ recognition on KTH with three recurrent modules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 import torch
 import torch.nn.functional as F
 
@@ -23,41 +20,8 @@ from dljournal.train import seed_everything
 REPORT = "lab_cuda_vision"
 
 
-def frame_grid(rows: Mapping[str, torch.Tensor], columns: Sequence[str]) -> plt.Figure:
-    """One row of frames per entry (``(T, H, W)`` each, shown on [0, 1]), titled columns."""
-    n, t = len(rows), len(columns)
-    cell = min(viz.WIDTH / t, 0.75)  # inches per frame
-    fig, axes = plt.subplots(n, t, figsize=(cell * t + 0.6, cell * n * 1.08 + 0.2), squeeze=False)
-    for i, (label, frames) in enumerate(rows.items()):
-        for j in range(t):
-            ax = axes[i, j]
-            ax.imshow(frames[j].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            if j == 0:
-                ax.set_ylabel(label, fontsize="x-small")
-            if i == 0:
-                ax.set_title(columns[j], fontsize="x-small")
-    fig.tight_layout(pad=0.2, h_pad=0.1, w_pad=0.1)
-    return fig
-
-
-def draw_confusion(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> viz.Draw:
-    """A confusion matrix in percent of each true class (recall) on one axes of ``viz.panels``
-    (``viz.confusion_matrix`` makes a figure of its own: three models would take three)."""
-    short = [{"handclapping": "clapping", "handwaving": "waving"}.get(c, c) for c in classes]
-
-    def draw(ax: plt.Axes) -> None:
-        k = len(classes)
-        cm = np.zeros((k, k))
-        np.add.at(cm, (y_true, y_pred), 1)
-        cm = 100 * cm / np.maximum(cm.sum(1, keepdims=True), 1)
-        sns.heatmap(cm, annot=True, fmt=".0f", cmap="Blues", cbar=False, vmin=0, vmax=100, square=True,
-                    xticklabels=short, yticklabels=short, annot_kws={"size": 6}, ax=ax)
-        ax.set(xlabel="predicted", ylabel="true")
-        ax.tick_params(labelsize=6)
-    return draw
+# KTH's long action names, shortened to fit a confusion matrix's ticks
+SHORT = {"handclapping": "clapping", "handwaving": "waving"}
 
 
 def metric_key(name: str) -> str:
@@ -168,7 +132,7 @@ def next_frame(ctx) -> Result:
                                                             logy=True, marker=".")}, ncols=2),
                 "Left: learning curves. Right: test error of each predicted frame; frame t is predicted from "
                 f"frames 0..t-1 (the CNN sees frame t-1 only). Data: {data_note}."),
-            "frames": (frame_grid(grid, [f"t={steps[c]}" for c in cols]),
+            "frames": (viz.frame_grid(grid, [f"t={steps[c]}" for c in cols]),
                        f"True frames and one-step predictions of both models for {len(shown)} test sequences "
                        f"({digits}); the prediction of frame t is made from frames 0..t-1."),
         },
@@ -239,7 +203,8 @@ def kth_actions(ctx) -> Result:
         figures={
             "curves": (viz.learning_curves({n: r.history for n, r in runs.items()}),
                        "Learning curves: training (dashed) and validation (solid) loss and accuracy."),
-            "confusion": (viz.panels({f"{n}, test": draw_confusion(y, p, ds.classes) for n, p in preds.items()},
+            "confusion": (viz.panels({f"{n}, test": viz.draw_confusion(y, p, [SHORT.get(c, c) for c in ds.classes])
+                                      for n, p in preds.items()},
                                      ncols=3, height=2.4),
                           f"Confusion matrices on the {len(ds.test):,} test {kind}: percent of each true "
                           "action (row) predicted as each action (column)."),

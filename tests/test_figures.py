@@ -1,0 +1,112 @@
+"""Figures are data until the build draws them: specs, their storage, the registry, the cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dljournal import viz
+from dljournal.figures import kinds
+from dljournal.figures.images import overlay, to_rgb
+from dljournal.figures.registry import Spec, kind_hash
+from dljournal.figures.render import figure_hash, render
+from dljournal.figures.spec import Arrays, decode, encode, save_arrays
+
+rng = np.random.default_rng(0)
+CURVES = {"a": {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
+                "train_acc": [0.5, 0.7, 0.8], "val_acc": [0.4, 0.6, float("nan")]}}
+# one spec per figure kind: the test below fails when a kind is registered without an example
+EXAMPLES = {
+    "panels": lambda: viz.panels({"x": viz.draw_xy([1, 2], {"y": [3, 4]}, "x", "y")}),
+    "side_by_side": lambda: viz.side_by_side({"task": {"loss": ([0, 1, 2], [3.0, 2.0, 1.0], True)}}, "step"),
+    "learning_curves": lambda: viz.learning_curves(CURVES),
+    "curves": lambda: viz.draw_curves(CURVES, "acc"),
+    "loss": lambda: viz.draw_loss({"seeds": [CURVES["a"], CURVES["a"]]}),
+    "fit": lambda: viz.draw_fit(np.linspace(0, 1, 9), np.linspace(0, 1, 9) ** 2, {"m": np.linspace(0, 1, 9)}),
+    "xy": lambda: viz.draw_xy([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, "epoch", "v", integer_x=True),
+    "twin": lambda: viz.draw_twin([1, 2], {"train": [1, 2]}, {"train": [2, 1]}, "b", "loss", "sensitivity"),
+    "paths": lambda: viz.draw_paths({"a": ([0, 1], [0.1, 0.2])}, "seconds", "acc"),
+    "trajectories": lambda: viz.draw_trajectories([rng.normal(size=(5, 2))], [list("abcde")], ["run"]),
+    "scatter": lambda: viz.draw_scatter([1, 2, 3], [3, 1, 2], "x", "y"),
+    "confusion_matrix": lambda: viz.confusion_matrix([0, 1, 1], [0, 1, 0], ["cat", "dog"]),
+    "confusion": lambda: viz.draw_confusion(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]), ["cat", "dog"]),
+    "hist": lambda: viz.draw_hist({"w": rng.normal(size=100)}, "|w|"),
+    "embedding": lambda: viz.draw_embedding(rng.normal(size=(20, 2)), [0, 1] * 10, ["a", "b"], legend=True),
+    "bars": lambda: viz.draw_bars(["cat → dog", "dog → cat"], [0.2, 0.1], "share"),
+    "kernel_grid": lambda: viz.kernel_grid(torch.randn(8, 3, 3, 3, requires_grad=True), "stem"),
+    "activation_grid": lambda: viz.activation_grid(torch.randn(2, 3, 8, 8), {"c1": torch.rand(2, 4, 4, 4)},
+                                                   max_maps=2, image_mean=[0.5] * 3, image_std=[0.2] * 3),
+    "image_grid": lambda: viz.image_grid(torch.randn(5, 1, 8, 8), titles=list("abcde"), ncols=4),
+    "explanation_grid": lambda: viz.explanation_grid(torch.rand(2, 3, 8, 8), {"Grad-CAM": torch.rand(2, 8, 8)},
+                                                     ["a", "b"]),
+    "image_rows": lambda: viz.image_rows(torch.randint(0, 255, (2, 3, 3, 8, 8), dtype=torch.uint8), ["e1", "e2"]),
+    "frame_grid": lambda: viz.frame_grid({"truth": torch.rand(3, 8, 8)}, ["t=1", "t=2", "t=3"]),
+    "study_history": lambda: viz.study_history([0, 1, 2], [0.5, 0.7, 0.6]),
+    "study_slices": lambda: viz.study_slices({"lr": [(1e-3, 0.5, 0), (1e-2, 0.7, 1)], "act": [("relu", 0.5, 0)]},
+                                             log=["lr"]),
+}
+
+
+def stored(spec: Spec, tmp_path):
+    arrays: dict = {}
+    data = encode(spec, arrays)
+    path = tmp_path / "figures.npz"
+    save_arrays(path, arrays)
+    return data, Arrays(path)
+
+
+@pytest.mark.parametrize("kind", sorted(kinds()))
+def test_every_kind_draws_from_stored_data(kind, tmp_path):
+    assert kind in EXAMPLES, f"add an example spec of {kind!r} to EXAMPLES"
+    spec = EXAMPLES[kind]()
+    assert spec.kind == kind
+    data, arrays = stored(spec, tmp_path)
+    path = render(data, arrays, tmp_path / "cache")
+    raster = kinds()[kind].raster
+    assert path.suffix == (".png" if raster else ".svg")
+    head = path.read_bytes()[:400]
+    assert head.startswith(b"\x89PNG") if raster else b"<svg" in head
+    assert render(data, arrays, tmp_path / "cache") == path  # drawn once, then cached
+
+
+def test_arguments_are_checked_when_the_spec_is_made():
+    with pytest.raises(TypeError, match="draw_xy"):
+        viz.draw_xy([1], {"a": [1]}, "x", "y", colour="red")
+
+
+def test_round_trip_keeps_arrays_and_non_finite_numbers(tmp_path):
+    spec = viz.panels({"a": viz.draw_xy(torch.arange(3), {"v": [1.0, float("nan"), float("inf")]}, "x", "y")})
+    data, arrays = stored(spec, tmp_path)
+    back = decode(data, arrays)
+    xy = back.args["draws"]["a"]
+    assert np.array_equal(xy.args["x"], [0, 1, 2])
+    assert np.isnan(xy.args["ys"]["v"][1]) and np.isinf(xy.args["ys"]["v"][2])
+
+
+def test_objects_are_refused_and_arrays_never_unpickled(tmp_path):
+    with pytest.raises(TypeError, match="cannot hold a object"):
+        encode(viz.draw_xy([1], {"a": [object()]}, "x", "y"), {})
+    path = tmp_path / "figures.npz"
+    np.savez(path, a0=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        Arrays(path)("a0")
+
+
+def test_the_cache_key_is_the_data_and_the_drawing_code(tmp_path, monkeypatch):
+    a, arrays = stored(viz.draw_xy([1, 2], {"y": [1, 2]}, "x", "y"), tmp_path)
+    b, _ = stored(viz.draw_xy([1, 2], {"y": [1, 3]}, "x", "y"), tmp_path)
+    assert figure_hash(a, arrays) != figure_hash(b, arrays)
+    before = figure_hash(a, arrays)
+    bars = kind_hash("bars")
+    # another version of the "xy" drawing code: xy figures are drawn anew, bar charts are not
+    monkeypatch.setattr("dljournal.figures.render.kind_hash", lambda k: "changed" if k == "xy" else kind_hash(k))
+    assert figure_hash(a, arrays) != before and kind_hash("bars") == bars
+
+
+def test_overlay_and_rgb():
+    rgb = to_rgb(np.random.default_rng(0).normal(size=(2, 1, 8, 8)))  # grey becomes RGB, scaled per image
+    assert rgb.shape == (2, 8, 8, 3) and rgb.min() >= 0 and rgb.max() <= 1
+    over = overlay(rgb, np.random.default_rng(1).random((2, 8, 8)))
+    assert over.shape == (2, 8, 8, 3) and 0 <= over.min() and over.max() <= 1
+    undone = to_rgb(np.zeros((1, 3, 2, 2)), mean=[0.5, 0.25, 0.0], std=[1, 1, 1])
+    assert np.allclose(undone[0, 0, 0], [0.5, 0.25, 0.0])
