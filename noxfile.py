@@ -9,10 +9,10 @@ it is created on first use and reinstalled only when ``pyproject.toml`` changes.
     nox -s tensorboard        TensorBoard on 127.0.0.1 for build/tensorboard
     nox -s dashboard          FiftyOne App of the test-set mistakes, on 127.0.0.1:5151
 """
+
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -35,8 +35,16 @@ def shared_env(session: nox.Session) -> Path:
         session.run(sys.executable, "-m", "venv", str(VENV))
     if not stamp.is_file() or stamp.read_text() != wanted:
         session.log("installing the project into .venv (first time: about two minutes; torch is large)")
-        session.run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-e", f"{ROOT}[test,dashboard]")
+        session.run(
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f"{ROOT}[test,dashboard]",
+        )
         stamp.write_text(wanted)
     return python
 
@@ -71,8 +79,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (no network, no GPU, no ../shared needed)."""
+    """Ruff (lint + format check) and the test suite (no network, no GPU, no ../shared needed)."""
     python = shared_env(session)
+    if not session.posargs:  # the whole suite: lint and format first (seconds), as CI runs it
+        session.run(str(python), "-m", "ruff", "check", ".", env=ENV)
+        session.run(str(python), "-m", "ruff", "format", "--check", ".", env=ENV)
     session.run(str(python), "-m", "pytest", *(session.posargs or ["-q"]), env=ENV)
 
 
@@ -82,8 +93,17 @@ def tensorboard(session: nox.Session) -> None:
     python = shared_env(session)
     logdir = ROOT / "build" / "tensorboard"
     logdir.mkdir(parents=True, exist_ok=True)
-    session.run(str(python), "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
-                *session.posargs, env={**ENV, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    session.run(
+        str(python),
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(logdir),
+        "--host",
+        "127.0.0.1",
+        *session.posargs,
+        env={**ENV, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
 
 
 @nox.session
@@ -92,5 +112,6 @@ def dashboard(session: nox.Session) -> None:
     python = shared_env(session)
     # On Ctrl-C the dashboard stops the App's server and its MongoDB by PID before it exits (about 5 s);
     # nox's defaults (0.3 s, then SIGTERM, 0.2 s, then SIGKILL) would cut that short and orphan them.
-    session.run(str(python), "-m", "dljournal.dashboard", *session.posargs, env=ENV,
-                interrupt_timeout=60, terminate_timeout=30)
+    session.run(
+        str(python), "-m", "dljournal.dashboard", *session.posargs, env=ENV, interrupt_timeout=60, terminate_timeout=30
+    )

@@ -3,6 +3,7 @@
 Experiments are decorated functions ``(ctx) -> Result``; the runner caches their results, the
 report builder merges them with the markdown journal into a PDF.
 """
+
 from . import (
     figures as viz,  # figure specs: what to draw; the report draws them at build time
 )

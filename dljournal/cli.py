@@ -1,4 +1,5 @@
 """The one command line behind the nox sessions: ``dljournal run | build | report | bench``."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,38 +23,63 @@ class Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", help="report to work on, i.e. a folder of journal/ "
-                                    "(default: [tool.dljournal] default_report in pyproject.toml)")
+    p.add_argument(
+        "--report",
+        help="report to work on, i.e. a folder of journal/ "
+        "(default: [tool.dljournal] default_report in pyproject.toml)",
+    )
     p.add_argument("--build-dir", type=Path, help="where results, TensorBoard logs and PDFs go (default: build/)")
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="quick", choices=list(PROFILES),
-                   help="smoke: synthetic data, seconds (tests); quick: real data, minutes on 2 CPU "
-                        "cores; full: the real recipe, for a GPU (default: quick)")
-    p.add_argument("--only", nargs="+", default=[], metavar="EXP",
-                   help="run only these experiments, e.g. --only EXP02 or --only EXP01,EXP02")
-    p.add_argument("--force", action="store_true",
-                   help="re-run the selected experiments even when their cached results are valid "
-                        "(experiments they need run only if stale)")
-    p.add_argument("--data-root", type=Path,
-                   help="folder with the datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (default: auto = cuda when available)")
-    p.add_argument("--seed", type=_seed, default=0,
-                   help=f"global seed, 0 to {SEED_MAX} (part of the cache key; default 0)")
-    p.add_argument("--list", action="store_true",
-                   help="list the report's experiments with their cache state and exit")
+    p.add_argument(
+        "--profile",
+        default="quick",
+        choices=list(PROFILES),
+        help="smoke: synthetic data, seconds (tests); quick: real data, minutes on 2 CPU "
+        "cores; full: the real recipe, for a GPU (default: quick)",
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="EXP",
+        help="run only these experiments, e.g. --only EXP02 or --only EXP01,EXP02",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="re-run the selected experiments even when their cached results are valid "
+        "(experiments they need run only if stale)",
+    )
+    p.add_argument(
+        "--data-root", type=Path, help="folder with the datasets (default: $DLJOURNAL_DATA_ROOT, then ../shared/data)"
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train (default: auto = cuda when available)",
+    )
+    p.add_argument(
+        "--seed", type=_seed, default=0, help=f"global seed, 0 to {SEED_MAX} (part of the cache key; default 0)"
+    )
+    p.add_argument("--list", action="store_true", help="list the report's experiments with their cache state and exit")
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--author", help="author on the title page and in the file name pattern "
-                                    "(default: author in journal/<report>/report.toml)")
+    p.add_argument(
+        "--author",
+        help="author on the title page and in the file name pattern (default: author in journal/<report>/report.toml)",
+    )
     p.add_argument("--output", type=Path, help="PDF path (default: build/<file name from report.toml>.pdf)")
-    p.add_argument("--strict", action="store_true",
-                   help="refuse to build when a cached result is stale (its code, config, data or seed "
-                        "changed since it ran) or comes from the smoke profile; without it such sections "
-                        "carry a banner saying what changed")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to build when a cached result is stale (its code, config, data or seed "
+        "changed since it ran) or comes from the smoke profile; without it such sections "
+        "carry a banner saying what changed",
+    )
 
 
 def parser() -> Parser:
@@ -63,9 +89,12 @@ def parser() -> Parser:
     _common(run), _run_args(run)
     build = sub.add_parser("build", help="render the report PDF from cached results", description=DESCRIPTION)
     _common(build), _build_args(build)
-    build.add_argument("--data-root", type=Path,
-                       help="folder with the datasets, to check that cached results still match their data "
-                            "(default as for run; when it is absent, data is not checked)")
+    build.add_argument(
+        "--data-root",
+        type=Path,
+        help="folder with the datasets, to check that cached results still match their data "
+        "(default as for run; when it is absent, data is not checked)",
+    )
     both = sub.add_parser("report", help="run, then build", description=DESCRIPTION)
     _common(both), _run_args(both), _build_args(both)
     bench = sub.add_parser("bench", help="engine fit vs a plain DataLoader loop on MNIST")
@@ -113,22 +142,25 @@ def _dispatch(args: argparse.Namespace) -> int:
     reports = load_experiments(project, report)
     if report not in reports:
         from .registry import experiments_for
+
         experiments_for(report)  # raises the one-line error with close names
 
     if args.command == "bench":
         from .bench import run_bench
+
         return run_bench(project, args.data_root, epochs=args.epochs)
 
     if project.build.exists() and not project.build.is_dir():
         raise ProjectError(f"--build-dir {project.build} is a file, not a folder")
     if args.command == "report":  # the PDF's place is checked before training, not after it
         from .report import load_report_spec, output_path
+
         output_path(project, load_report_spec(project, report), args.author, args.output)
 
     if args.command in ("run", "report"):
         from .runner import RunOptions, list_state, run
-        opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root,
-                          args.device, args.seed)
+
+        opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed)
         if args.list:
             _print_state(list_state(project, opts))
             return 0
@@ -138,15 +170,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command in ("build", "report"):
         from .report import build_report
+
         t0 = time.perf_counter()
-        pdf = build_report(project, report, args.author, args.output, strict=args.strict,
-                           data_root=args.data_root)
+        pdf = build_report(project, report, args.author, args.output, strict=args.strict, data_root=args.data_root)
         print(f"wrote {_rel(pdf, project.root)} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
 
 
 def _print_state(rows: list[dict]) -> None:
     from tabulate import tabulate
+
     print(tabulate(rows, headers="keys", tablefmt="simple"))
 
 

@@ -4,6 +4,7 @@ Welch t-test; softened to "within seed noise" when the evidence is thin.
 Experiment trackers leave this sentence to the reader; here a narrative writes
 ``{{ f | versus(b, "test_acc") }}`` and gets "+13.8 ± 0.4 pt (n = 3 seeds each, Welch p < 0.001)".
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ class Comparison:
     beyond_noise: bool
 
     def phrase(self, scale: float = 100.0, unit: str = "pt", digits: int = 1) -> str:
-        """"+13.8 ± 0.4 pt (n = 3 seeds each, Welch p < 0.001)", or "..., within seed noise"."""
+        """ "+13.8 ± 0.4 pt (n = 3 seeds each, Welch p < 0.001)", or "..., within seed noise"."""
         diff = f"{self.diff * scale:+.{digits}f} ± {self.se * scale:.{digits}f} {unit}"
         n = f"n = {self.n_a} seeds each" if self.n_a == self.n_b else f"n = {self.n_a} vs {self.n_b} seeds"
         if math.isnan(self.p):
@@ -36,7 +37,7 @@ class Comparison:
 
 def compare_stats(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> Comparison:
     """Compare two groups of seeds from their means, sample standard deviations and sizes."""
-    se = math.sqrt((std_a ** 2) / max(n_a, 1) + (std_b ** 2) / max(n_b, 1))
+    se = math.sqrt((std_a**2) / max(n_a, 1) + (std_b**2) / max(n_b, 1))
     if n_a < 2 or n_b < 2 or se == 0:
         p = float("nan")
     else:
@@ -47,6 +48,7 @@ def compare_stats(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: f
 
 def compare_seeds(a: list[float], b: list[float]) -> Comparison:
     """Compare two lists of per-seed values (mean, sample std, n of each)."""
+
     def ms(v: list[float]) -> tuple[float, float]:
         mean = sum(v) / len(v)
         return mean, (math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0)

@@ -4,16 +4,17 @@ evidence for a class lies (Grad-CAM) and which pixels move a logit most (salienc
 For any PyTorch classifier; layers are named as in ``dict(model.named_modules())``. What these
 functions return is drawn by ``viz.image_grid`` and ``viz.explanation_grid`` at build time.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 import torch
 from torch import nn
 
 # A class logit (int), or a filter: (layer name, channel), whose mean activation is the objective.
-Target = Union[int, tuple[str, int]]
+Target = int | tuple[str, int]
 
 
 def module(model: nn.Module, name: str) -> nn.Module:
@@ -42,6 +43,7 @@ def objectives(model: nn.Module, x: torch.Tensor, targets: Sequence[Target]) -> 
             outputs[name] = out
             if len(outputs) == len(layers) and all(not isinstance(t, int) for t in targets):
                 raise _Stop
+
         return hook
 
     hooks = [module(model, name).register_forward_hook(keep(name)) for name in layers]
@@ -69,9 +71,20 @@ class Ascent:
     targets: list[Target]
 
 
-def ascend(model: nn.Module, targets: Sequence[Target], shape: Sequence[int], *, steps: int = 128,
-           lr: float = 0.05, jitter: int = 2, blur_every: int = 4, blur_sigma: float = 0.5,
-           decay: float = 1e-4, value_range: tuple[float, float] | None = None, seed: int = 0) -> Ascent:
+def ascend(
+    model: nn.Module,
+    targets: Sequence[Target],
+    shape: Sequence[int],
+    *,
+    steps: int = 128,
+    lr: float = 0.05,
+    jitter: int = 2,
+    blur_every: int = 4,
+    blur_sigma: float = 0.5,
+    decay: float = 1e-4,
+    value_range: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> Ascent:
     """Gradient ascent on the input, from faint noise, to maximise each target (one image each).
 
     Regularisers keep the images natural rather than adversarial high-frequency patterns (Yosinski
@@ -91,9 +104,9 @@ def ascend(model: nn.Module, targets: Sequence[Target], shape: Sequence[int], *,
     trace = []
     try:
         for step in range(steps):
-            dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist() if jitter else (0, 0))
+            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist() if jitter else (0, 0)
             values = objectives(model, torch.roll(images, (dy, dx), dims=(-2, -1)), targets)
-            grad, = torch.autograd.grad(values.sum(), images)
+            (grad,) = torch.autograd.grad(values.sum(), images)
             images.grad = -grad  # ascent: Adam minimises
             opt.step()
             with torch.no_grad():
@@ -116,8 +129,9 @@ def grad_cam(model: nn.Module, x: torch.Tensor, layer: str, targets: Sequence[in
     was_training = model.training
     try:
         with GradCAM(model=model, target_layers=[module(model, layer)]) as cam:  # exit releases its hooks
-            maps = cam(input_tensor=x, targets=None if targets is None else
-                       [ClassifierOutputTarget(int(t)) for t in targets])
+            maps = cam(
+                input_tensor=x, targets=None if targets is None else [ClassifierOutputTarget(int(t)) for t in targets]
+            )
     finally:
         model.zero_grad(set_to_none=True)  # Grad-CAM backpropagates into the parameters too
         model.train(was_training)
@@ -130,7 +144,7 @@ def centre_share(maps: torch.Tensor, side: float = 0.5) -> torch.Tensor:
     mostly centred, so a low share says the evidence came from the surroundings."""
     h, w = maps.shape[-2:]
     top, left = round(h * (1 - side) / 2), round(w * (1 - side) / 2)
-    inner = maps[..., top:h - top, left:w - left].sum((-2, -1))
+    inner = maps[..., top : h - top, left : w - left].sum((-2, -1))
     return inner / maps.sum((-2, -1)).clamp_min(1e-12)
 
 
@@ -142,7 +156,7 @@ def saliency(model: nn.Module, x: torch.Tensor, targets: Sequence[int] | None = 
         x = x.detach().clone().requires_grad_(True)
         logits = model(x)  # (B, classes)
         t = logits.argmax(1) if targets is None else torch.as_tensor(targets, device=logits.device)
-        grad, = torch.autograd.grad(logits.gather(1, t.view(-1, 1)).sum(), x)  # (B, C, H, W)
+        (grad,) = torch.autograd.grad(logits.gather(1, t.view(-1, 1)).sum(), x)  # (B, C, H, W)
     finally:
         model.train(was_training)
     return grad.abs().amax(1).detach().cpu()

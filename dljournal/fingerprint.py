@@ -8,34 +8,55 @@ not because the package imports them all to fill its registries: models and data
 experiment's code and config. Hashes are of the syntax tree, so comments and formatting never
 invalidate a result. Presentation code (report rendering, CLI) never counts.
 """
+
 from __future__ import annotations
 
 import ast
 import dataclasses
-import hashlib
 import inspect
 import json
 import re
 import sys
 import textwrap
 import types
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+
+from .files import sha
 
 ENGINE_VERSION = "2"  # bump to invalidate every cached result (2: figures stored as specs)
 
 _ENGINE_DIR = Path(__file__).resolve().parent
 # Bookkeeping modules: they present, schedule, store or locate results but compute none, so
 # editing them keeps results fresh. A change there that does alter results bumps ENGINE_VERSION.
-_PRESENTATION = tuple(f"dljournal.{m}" for m in (
-    "report", "cli", "runner", "bench", "store", "provenance", "project", "fingerprint", "registry",
-    "result", "preflight", "figures", "viz", "observe", "staleness", "compare"))
+_PRESENTATION = tuple(
+    f"dljournal.{m}"
+    for m in (
+        "report",
+        "cli",
+        "runner",
+        "cache",
+        "bench",
+        "store",
+        "files",
+        "provenance",
+        "project",
+        "fingerprint",
+        "registry",
+        "registries",
+        "result",
+        "preflight",
+        "figures",
+        "viz",
+        "observe",
+        "staleness",
+        "compare",
+    )
+)
 # result: the container and its validation, not what goes in it; figures: drawn at build time from
-# the data an experiment returns; observe: progress lines and TensorBoard events, which only watch
-
-
-def sha(text: str | bytes) -> str:
-    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+# the data an experiment returns; observe: progress lines and TensorBoard events, which only watch;
+# registries: name lookups (what a name resolves to is hashed where it is defined)
 
 
 def _tree_hash(source: str) -> str:
@@ -116,7 +137,8 @@ class CodeHasher:
 
 def _code_objects(obj: Any) -> list[types.CodeType]:
     if isinstance(obj, type):
-        funcs = [v for v in vars(obj).values() if isinstance(v, (types.FunctionType, staticmethod, classmethod, property))]
+        kinds = (types.FunctionType, staticmethod, classmethod, property)
+        funcs = [v for v in vars(obj).values() if isinstance(v, kinds)]
         out = []
         for f in funcs:
             f = getattr(f, "__func__", None) or getattr(f, "fget", None) or f
@@ -186,9 +208,13 @@ def _stable_repr(value: Any) -> str:
         return _ADDRESS.sub("", repr(value))
 
 
-def code_hash(fn: Any, extra_roots: Iterable[Any] = (), project_dirs: Iterable[Path] = (),
-              by_name: Callable[[set[str]], Iterable[Any]] = lambda names: (),
-              exclude: tuple[str, ...] = _PRESENTATION) -> str:
+def code_hash(
+    fn: Any,
+    extra_roots: Iterable[Any] = (),
+    project_dirs: Iterable[Path] = (),
+    by_name: Callable[[set[str]], Iterable[Any]] = lambda names: (),
+    exclude: tuple[str, ...] = _PRESENTATION,
+) -> str:
     """Hash of ``fn`` and the project code it (and ``extra_roots``) can reach; ``by_name`` maps the
     string constants found in that code to objects they name (registered models, say); modules
     under ``exclude`` (presentation, by default) never count."""

@@ -11,13 +11,14 @@ feature map is ordered differently (same parameter count); Keras initialises ker
 (torch: Kaiming-uniform); Keras applies weight decay decoupled from the gradient for every
 optimiser (torch does so for AdamW only; for Adam and SGD it adds L2 to the gradient).
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .project import ProjectError
 
@@ -27,8 +28,10 @@ def _select_torch_backend() -> None:
     if loaded is None:
         os.environ["KERAS_BACKEND"] = "torch"
     elif loaded.config.backend() != "torch":
-        raise ProjectError(f"keras was imported with the {loaded.config.backend()!r} backend before "
-                           "dljournal.kerasnets; import dljournal.kerasnets first (it selects 'torch')")
+        raise ProjectError(
+            f"keras was imported with the {loaded.config.backend()!r} backend before "
+            "dljournal.kerasnets; import dljournal.kerasnets first (it selects 'torch')"
+        )
 
 
 _select_torch_backend()
@@ -53,10 +56,10 @@ def keras_lenet5(in_channels: int = 1, num_classes: int = 10) -> keras.Model:
     """LeNet-5 for 28×28 inputs, layer for layer as ``classic.LeNet5`` (61,706 parameters)."""
     x = inputs = keras.Input((28, 28, in_channels))
     x = layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(x)  # (B, 28, 28, 6)
-    x = layers.MaxPooling2D(2, name="pool1")(x)                                  # (B, 14, 14, 6)
-    x = layers.Conv2D(16, 5, activation="relu", name="conv2")(x)                 # (B, 10, 10, 16)
-    x = layers.MaxPooling2D(2, name="pool2")(x)                                  # (B, 5, 5, 16)
-    x = layers.Flatten()(x)                                                      # (B, 400)
+    x = layers.MaxPooling2D(2, name="pool1")(x)  # (B, 14, 14, 6)
+    x = layers.Conv2D(16, 5, activation="relu", name="conv2")(x)  # (B, 10, 10, 16)
+    x = layers.MaxPooling2D(2, name="pool2")(x)  # (B, 5, 5, 16)
+    x = layers.Flatten()(x)  # (B, 400)
     x = layers.Dense(120, activation="relu", name="fc1")(x)
     x = layers.Dense(84, activation="relu", name="fc2")(x)
     return keras.Model(inputs, layers.Dense(num_classes, name="fc3")(x), name="lenet5")
@@ -72,7 +75,7 @@ def keras_vgg16(num_classes: int = 100, dropout: float = 0.5, width: float = 1.0
             x = layers.BatchNormalization(**BN, name=f"bn{block}_{i}")(x)
             x = layers.ReLU(name=f"relu{block}_{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{block}")(x)  # block 5: (B, 1, 1, 512)
-    x = layers.Flatten()(x)                                 # (B, 512)
+    x = layers.Flatten()(x)  # (B, 512)
     for name in ("fc6", "fc7"):
         x = layers.Dense(vgg_width(512, width), activation="relu", name=name)(x)
         x = layers.Dropout(dropout)(x)
@@ -98,10 +101,10 @@ def keras_resnet8(num_classes: int = 10, widths: tuple[int, int, int] = (16, 32,
     x = inputs = keras.Input((32, 32, 3))
     x = layers.Conv2D(w1, 3, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.ReLU()(layers.BatchNormalization(**BN, name="stem_bn")(x))  # (B, 32, 32, 16)
-    x = _basic_block(x, w1, 1, "layer1")                                   # (B, 32, 32, 16)
-    x = _basic_block(x, w2, 2, "layer2")                                   # (B, 16, 16, 32)
-    x = _basic_block(x, w3, 2, "layer3")                                   # (B, 8, 8, 64)
-    x = layers.GlobalAveragePooling2D()(x)                                 # (B, 64)
+    x = _basic_block(x, w1, 1, "layer1")  # (B, 32, 32, 16)
+    x = _basic_block(x, w2, 2, "layer2")  # (B, 16, 16, 32)
+    x = _basic_block(x, w3, 2, "layer3")  # (B, 8, 8, 64)
+    x = layers.GlobalAveragePooling2D()(x)  # (B, 64)
     return keras.Model(inputs, layers.Dense(num_classes, name="fc")(x), name="resnet8")
 
 
@@ -126,8 +129,7 @@ def to_nhwc(x: torch.Tensor) -> np.ndarray:
 
 
 def _optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
-    common = dict(learning_rate=cfg.lr, global_clipnorm=cfg.grad_clip or None,
-                  weight_decay=cfg.weight_decay or None)
+    common = dict(learning_rate=cfg.lr, global_clipnorm=cfg.grad_clip or None, weight_decay=cfg.weight_decay or None)
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(epsilon=1e-8, **common)  # torch's epsilon (Keras: 1e-7)
     if cfg.optimizer == "adamw":
@@ -186,8 +188,9 @@ class _Recorder(keras.callbacks.Callback):
         self.history.log_epoch({**values, "lr": self.schedule.lr, "seconds": seconds})
 
 
-def keras_fit(model: keras.Model, train: Split, val: Split | None, cfg: TrainConfig,
-              log_dir: Path | None = None) -> History:
+def keras_fit(
+    model: keras.Model, train: Split, val: Split | None, cfg: TrainConfig, log_dir: Path | None = None
+) -> History:
     """Train a Keras ``model`` with ``model.fit`` on the engine's data and recipe ``cfg``.
 
     ``train``/``val`` hold NCHW float tensors (as for ``fit``); they go to Keras as NHWC arrays.
@@ -222,13 +225,23 @@ def keras_fit(model: keras.Model, train: Split, val: Split | None, cfg: TrainCon
     callbacks = [schedule, recorder]
     if log_dir is not None:
         callbacks.append(KerasTensorBoard(log_dir, images=train.x[:16]))
-    model.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, validation_data=val_data,
-              validation_batch_size=cfg.eval_batch_size, shuffle=True, callbacks=callbacks, verbose=0)
+    model.fit(
+        x,
+        y,
+        batch_size=cfg.batch_size,
+        epochs=cfg.epochs,
+        validation_data=val_data,
+        validation_batch_size=cfg.eval_batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
     return recorder.history
 
 
-def keras_train(ctx, build: Callable[[], keras.Model], data: tuple[Split, Split | None], test: Split,
-                cfg: TrainConfig, name: str) -> Run:
+def keras_train(
+    ctx, build: Callable[[], keras.Model], data: tuple[Split, Split | None], test: Split, cfg: TrainConfig, name: str
+) -> Run:
     """The Keras twin of ``ctx.train``: seeded build, ``keras_fit`` with TensorBoard events under
     the experiment's folder, then one evaluation on ``test``; returns the engine's ``Run``."""
     from .train.loop import score
@@ -236,6 +249,7 @@ def keras_train(ctx, build: Callable[[], keras.Model], data: tuple[Split, Split 
     keras.utils.set_random_seed(ctx.seed)
     model = build()
     history = keras_fit(model, data[0], data[1], cfg, log_dir=ctx.tensorboard_dir(name))
-    outputs = torch.from_numpy(np.asarray(model.predict(to_nhwc(test.x), batch_size=cfg.eval_batch_size,
-                                                        verbose=0))).float()
+    outputs = torch.from_numpy(
+        np.asarray(model.predict(to_nhwc(test.x), batch_size=cfg.eval_batch_size, verbose=0))
+    ).float()
     return Run(name, history, score(outputs, test.y.cpu(), cfg), keras_count_params(model), outputs)

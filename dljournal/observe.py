@@ -1,6 +1,8 @@
 """Callbacks that only watch a training: progress lines and TensorBoard events. The runner gives
-them to every ``ctx.fit`` (``Context.observers``); experiments never import them, and editing
-them never makes a result stale (presentation, outside the cache key)."""
+them to every ``ctx.fit`` (``Context.observers``), and experiments pass ``ctx.observers(name)`` to
+trainers built on ``fit`` (captioning, GANs); experiments never import them, and editing them
+never makes a result stale (presentation, outside the cache key)."""
+
 from __future__ import annotations
 
 import sys
@@ -18,7 +20,8 @@ def observers(tensorboard_dir):
 
 class TensorBoard(Callback):
     """Writes every epoch's logs (and step series of other callbacks) as TensorBoard scalars,
-    histograms of every weight and of its gradient (the epoch's last batch), and sample inputs."""
+    histograms of every weight and of its gradient (the epoch's last batch), sample inputs, and
+    the images a training shows per epoch (``state.images``: a GAN's fixed noise, uint8 or [0, 1])."""
 
     def __init__(self, log_dir: Path | str, histograms: bool = True):
         self.log_dir, self.histograms = Path(log_dir), histograms
@@ -39,6 +42,8 @@ class TensorBoard(Callback):
         for k, v in state.logs.items():
             if k != "epoch":
                 self.writer.add_scalar(_tag(k), v, state.epoch)
+        for tag, images in state.images.items():
+            self.writer.add_images(tag, images, state.epoch)
         # histograms cost far more than scalars: about 20 per run, and the last epoch always
         every = max(1, state.cfg.epochs // 20)
         if self.histograms and (state.epoch % every == 0 or state.epoch == state.cfg.epochs):
@@ -63,7 +68,7 @@ def _tag(key: str) -> str:
     """train_loss -> loss/train, val_acc -> acc/val: TensorBoard then overlays train and val."""
     for split in ("train", "val"):
         if key.startswith(split + "_"):
-            return f"{key[len(split) + 1:]}/{split}"
+            return f"{key[len(split) + 1 :]}/{split}"
     return key
 
 
@@ -83,16 +88,28 @@ class Progress(Callback):
         if self.tty:
             from tqdm.auto import tqdm
 
-            self.epoch_bar = tqdm(total=state.cfg.epochs, desc=f"  {self.name}", unit="ep",
-                                  file=self.stream, leave=True, dynamic_ncols=True)
+            self.epoch_bar = tqdm(
+                total=state.cfg.epochs,
+                desc=f"  {self.name}",
+                unit="ep",
+                file=self.stream,
+                leave=True,
+                dynamic_ncols=True,
+            )
 
     def on_epoch_start(self, state: FitState) -> None:
         if self.tty:
             from tqdm.auto import tqdm
 
-            self.batch_bar = tqdm(total=state.steps_per_epoch, desc=f"    epoch {state.epoch}",
-                                  unit="batch", file=self.stream, leave=False, dynamic_ncols=True,
-                                  mininterval=0.5)
+            self.batch_bar = tqdm(
+                total=state.steps_per_epoch,
+                desc=f"    epoch {state.epoch}",
+                unit="batch",
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
 
     def on_step_end(self, state: FitState) -> None:
         if self.batch_bar is not None:
@@ -107,8 +124,11 @@ class Progress(Callback):
         elif state.epoch == state.cfg.epochs or time.perf_counter() - self.last >= self.every:
             self.last = time.perf_counter()
             eta = (self.last - self.t0) / state.epoch * (state.cfg.epochs - state.epoch)
-            print(f"  {self.name} epoch {state.epoch}/{state.cfg.epochs} {summary} (eta {eta:.0f}s)",
-                  file=self.stream, flush=True)
+            print(
+                f"  {self.name} epoch {state.epoch}/{state.cfg.epochs} {summary} (eta {eta:.0f}s)",
+                file=self.stream,
+                flush=True,
+            )
 
     def on_fit_end(self, state: FitState) -> None:
         if self.epoch_bar is not None:
@@ -116,7 +136,7 @@ class Progress(Callback):
 
 
 def _summary(logs: dict) -> str:
-    keys = ("train_loss", "val_loss", "val_acc")
+    keys = ("train_loss", "val_loss", "val_acc", "d_loss", "g_loss", "wasserstein", "fd")
     return " ".join(f"{k}={logs[k]:.4g}" for k in keys if k in logs) + f" {logs.get('seconds', 0):.1f}s"
 
 
@@ -126,6 +146,7 @@ def track(items, desc: str, stream=None, every: float = 10.0):
     items = list(items)
     if hasattr(stream, "isatty") and stream.isatty():
         from tqdm.auto import tqdm
+
         yield from tqdm(items, desc=f"  {desc}", file=stream, dynamic_ncols=True)
         return
     t0 = last = time.perf_counter()

@@ -1,6 +1,7 @@
 """TensorBoard events for Keras's ``model.fit`` without TensorFlow (Keras's own callback needs it):
 an observer, outside the cache key like ``dljournal.observe``. Import ``dljournal.kerasnets``
 first: it selects the torch backend."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,12 @@ class KerasTensorBoard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         step, w = epoch + 1, self.writer
         logs = logs or {}
-        for key, tag in (("loss", "loss/train"), ("val_loss", "loss/val"), ("acc", "acc/train"),
-                         ("val_acc", "acc/val")):
+        for key, tag in (
+            ("loss", "loss/train"),
+            ("val_loss", "loss/val"),
+            ("acc", "acc/train"),
+            ("val_acc", "acc/val"),
+        ):
             if key in logs:
                 w.add_scalar(tag, logs[key], step)
         lr = self.model.optimizer.learning_rate  # a Keras variable; .value is its torch tensor
@@ -48,5 +53,3 @@ class KerasTensorBoard(keras.callbacks.Callback):
     def on_train_end(self, logs=None) -> None:
         if self.writer is not None:
             self.writer.close()
-
-

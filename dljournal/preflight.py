@@ -1,10 +1,11 @@
 """Checks that run before any work: a bad option or folder costs one line, not a lost training."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .project import Project, ProjectError
 
@@ -49,8 +50,9 @@ def ensure_writable(folder: Path, what: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         _probe(folder)
     except OSError as exc:
-        raise ProjectError(f"{what}: cannot write to {folder} ({exc.strerror or exc}); "
-                           f"give a writable folder") from None
+        raise ProjectError(
+            f"{what}: cannot write to {folder} ({exc.strerror or exc}); give a writable folder"
+        ) from None
 
 
 def check_build_dir(project: Project, report: str | None = None) -> None:
@@ -67,6 +69,8 @@ def check_data_root(data_root: Path, specs: Iterable, synthetic: bool) -> None:
     readers = [s for s in specs if s.data]
     if readers and not Path(data_root).is_dir():
         names = sorted({d for s in readers for d in s.data})
-        raise ProjectError(f"data root {data_root} is not a folder (needed by {', '.join(s.id for s in readers)} "
-                           f"for {', '.join(names)}); give --data-root PATH or set $DLJOURNAL_DATA_ROOT "
-                           f"(or use --profile smoke, which needs no data)")
+        raise ProjectError(
+            f"data root {data_root} is not a folder (needed by {', '.join(s.id for s in readers)} "
+            f"for {', '.join(names)}); give --data-root PATH or set $DLJOURNAL_DATA_ROOT "
+            f"(or use --profile smoke, which needs no data)"
+        )

@@ -1,9 +1,11 @@
 """Profiles (smoke / quick / full) and per-profile configuration overrides."""
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .project import ProjectError
 
@@ -51,8 +53,10 @@ def check_overrides(config: Any, overrides: Mapping[str, Mapping[str, Any]], whe
         get_profile(profile)
         unknown = sorted(set(values) - names)
         if unknown:
-            raise TypeError(f"{where}: {profile} override sets unknown field(s) {unknown}; "
-                            f"{type(config).__name__} has {sorted(names)}")
+            raise TypeError(
+                f"{where}: {profile} override sets unknown field(s) {unknown}; "
+                f"{type(config).__name__} has {sorted(names)}"
+            )
 
 
 def resolve(config: Any, overrides: Mapping[str, Mapping[str, Any]], profile: str) -> Any:

@@ -1,4 +1,5 @@
 """Where a project's folders are: found from ``[tool.dljournal]`` in ``pyproject.toml``."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,7 @@ class Project:
         return Path(env).expanduser() if env else (self.root.parent / "shared" / "data")
 
     @classmethod
-    def find(cls, start: Path | None = None, build: Path | None = None) -> "Project":
+    def find(cls, start: Path | None = None, build: Path | None = None) -> Project:
         """The nearest folder at or above ``start`` whose pyproject.toml has ``[tool.dljournal]``."""
         start = (start or Path.cwd()).resolve()
         for folder in (start, *start.parents):
@@ -50,7 +51,7 @@ class Project:
         raise ProjectError(f"no pyproject.toml with [tool.dljournal] at or above {start}")
 
     @classmethod
-    def from_config(cls, root: Path, conf: dict, build: Path | None = None) -> "Project":
+    def from_config(cls, root: Path, conf: dict, build: Path | None = None) -> Project:
         return cls(
             root=root,
             experiments=root / conf.get("experiments", "experiments"),

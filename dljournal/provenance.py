@@ -1,4 +1,5 @@
 """Where a result came from: commit, profile, device, versions, time."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,9 +15,10 @@ import torch
 
 def git_commit(root: Path) -> str:
     """Short commit hash, with ``+dirty`` when tracked files have uncommitted changes."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+
     try:
         commit = git("rev-parse", "--short=10", "HEAD")
         if not commit:
@@ -43,7 +45,7 @@ def versions() -> dict[str, str]:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def command_line() -> str:

@@ -1,16 +1,29 @@
 """The experiment registry: ``@experiment`` registers, lookups fail with close names."""
+
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .profiles import check_overrides, resolve
 from .project import Project, ProjectError
+from .registries import Registry, import_submodules, suggest
+
+__all__ = [
+    "EXPERIMENTS",
+    "ExperimentSpec",
+    "experiment",
+    "experiments_for",
+    "get_experiment",
+    "import_submodules",
+    "load_experiments",
+    "reports",
+]
 
 
 @dataclass(frozen=True)
@@ -28,70 +41,70 @@ class ExperimentSpec:
     def config_for(self, profile: str) -> Any:
         return resolve(self.config, self.overrides, profile)
 
-    @property
-    def where(self) -> str:
-        code = self.fn.__code__
-        return f"{code.co_filename}:{code.co_firstlineno}"
+
+EXPERIMENTS: Registry[ExperimentSpec] = Registry("experiment", defined_by=lambda spec: spec.fn)  # "report/EXP01"
 
 
-_REGISTRY: dict[tuple[str, str], ExperimentSpec] = {}
-
-
-def experiment(id: str, *, report: str, title: str, question: str, config: Any = None,
-               data: tuple[str, ...] | list[str] = (), needs: tuple[str, ...] | list[str] = (),
-               smoke: Mapping[str, Any] | None = None,
-               quick: Mapping[str, Any] | None = None, full: Mapping[str, Any] | None = None):
+def experiment(
+    id: str,
+    *,
+    title: str,
+    report: str | None = None,
+    question: str,
+    config: Any = None,
+    data: tuple[str, ...] | list[str] = (),
+    needs: tuple[str, ...] | list[str] = (),
+    smoke: Mapping[str, Any] | None = None,
+    quick: Mapping[str, Any] | None = None,
+    full: Mapping[str, Any] | None = None,
+):
     """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
 
-    ``config`` is the full recipe; ``smoke``/``quick``/``full`` override fields of it per profile.
+    The report is the package the function lives in, ``experiments/<report>/`` (its name is declared
+    once: by the folder, as the journal's ``journal/<report>/``); ``report=`` names it for a module
+    outside such a package. ``config`` is the full recipe; ``smoke``/``quick``/``full`` override
+    fields of it per profile.
     """
     overrides = {k: dict(v) for k, v in (("smoke", smoke), ("quick", quick), ("full", full)) if v}
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        where = f"{report}/{id} ({fn.__module__}.{fn.__qualname__})"
+        report_ = report or _report_of(fn, id)
+        where = f"{report_}/{id} ({fn.__module__}.{fn.__qualname__})"
         check_overrides(config, overrides, where)
-        spec = ExperimentSpec(id, report, title, question, fn, config, overrides, tuple(data), tuple(needs))
-        old = _REGISTRY.get((report, id))
-        if old is not None and (old.fn.__module__, old.fn.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"{id} is registered twice in report {report}: {old.where} and {spec.where}")
-        _REGISTRY[(report, id)] = spec
+        spec = ExperimentSpec(id, report_, title, question, fn, config, overrides, tuple(data), tuple(needs))
+        EXPERIMENTS.register(f"{report_}/{id}", spec)
         fn.spec = spec  # type: ignore[attr-defined]
         return fn
 
     return register
 
 
+def _report_of(fn: Callable[..., Any], exp_id: str) -> str:
+    """``experiments.<report>.module`` (or ``experiments.<report>``) -> ``<report>``."""
+    parts = fn.__module__.split(".")
+    if len(parts) < 2:
+        raise ProjectError(
+            f"{fn.__module__}.{fn.__qualname__}: experiment {exp_id} has no report: put its "
+            f"module under experiments/<report>/, or pass report="
+        )
+    return parts[1]
+
+
 def reports() -> list[str]:
-    return sorted({r for r, _ in _REGISTRY})
+    return sorted({spec.report for _, spec in EXPERIMENTS.items()})
 
 
 def experiments_for(report: str) -> list[ExperimentSpec]:
     if report not in reports():
-        raise ProjectError(f"unknown report {report!r}{_suggest(report, reports())}")
-    return sorted((s for (r, _), s in _REGISTRY.items() if r == report), key=lambda s: s.id)
+        raise ProjectError(f"unknown report {report!r}{suggest(report, reports())}")
+    return [spec for _, spec in EXPERIMENTS.items() if spec.report == report]  # by id: names are "report/id"
 
 
 def get_experiment(report: str, exp_id: str) -> ExperimentSpec:
-    specs = {s.id: s for s in experiments_for(report)}
-    if exp_id not in specs:
-        raise ProjectError(f"unknown experiment {exp_id!r} in report {report}{_suggest(exp_id, specs)}")
-    return specs[exp_id]
-
-
-def _suggest(name: str, known) -> str:
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    return f"{hint} (known: {', '.join(known) or 'none'})"
-
-
-def import_submodules(package: str, path) -> None:
-    """Import every module of an experiments package, so that a report can span several files
-    (call from the package's ``__init__``: ``import_submodules(__name__, __path__)``)."""
-    import pkgutil
-
-    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
-        importlib.import_module(f"{package}.{info.name}")
+    ids = [spec.id for spec in experiments_for(report)]
+    if exp_id not in ids:
+        raise ProjectError(f"unknown experiment {exp_id!r} in report {report}{suggest(exp_id, ids)}")
+    return EXPERIMENTS.get(f"{report}/{exp_id}")
 
 
 def load_experiments(project: Project, report: str | None = None) -> list[str]:
@@ -109,8 +122,11 @@ def load_experiments(project: Project, report: str | None = None) -> list[str]:
     parent = str(folder.parent)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    modules = [p for p in sorted(folder.iterdir())
-               if p.suffix == ".py" and p.stem != "__init__" or (p / "__init__.py").is_file()]
+    modules = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.suffix == ".py" and p.stem != "__init__" or (p / "__init__.py").is_file()
+    ]
     own = [p for p in modules if report is not None and p.stem == report]
     for path in own:
         _import(folder, path, project.root)  # the report's own module: its error is the answer
@@ -135,8 +151,9 @@ def _import(folder: Path, path: Path, root: Path) -> None:
     except ProjectError:
         raise
     except (Exception, SystemExit) as exc:  # SyntaxError included; SystemExit: sys.exit() at import
-        raise ProjectError(f"{_where(exc, folder, root)}: cannot import {name}: "
-                           f"{type(exc).__name__}: {_message(exc)}") from None
+        raise ProjectError(
+            f"{_where(exc, folder, root)}: cannot import {name}: {type(exc).__name__}: {_message(exc)}"
+        ) from None
 
 
 def _where(exc: BaseException, folder: Path, root: Path) -> str:

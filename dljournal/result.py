@@ -1,4 +1,5 @@
 """What an experiment returns (``Result``) and what a report reads back (``StoredResult``)."""
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,11 @@ def table_payload(value: Any) -> dict:
     df, caption = split_caption(value)
     if not isinstance(df, pd.DataFrame):
         df = pd.DataFrame(df)
-    return {"columns": [str(c) for c in df.columns], "rows": jsonable(df.to_numpy(dtype=object).tolist()),
-            "caption": caption}
+    return {
+        "columns": [str(c) for c in df.columns],
+        "rows": jsonable(df.to_numpy(dtype=object).tolist()),
+        "caption": caption,
+    }
 
 
 @dataclass
@@ -91,24 +95,54 @@ class StoredResult:
     key_parts: dict
 
     @classmethod
-    def from_json(cls, data: dict, folder) -> "StoredResult":
+    def from_json(cls, data: dict, folder) -> StoredResult:
         validate_result(data, Path(folder))
-        figures = {name: {"spec": f["spec"], "caption": f.get("caption", ""), "arrays": folder / FIGURE_ARRAYS}
-                   for name, f in data["figures"].items()}
-        return cls(data["exp_id"], data["report"], data["title"], data["question"], data["profile"],
-                   data["metrics"], data["history"], data["tables"], figures, data["notes"],
-                   data["config"], data["provenance"], data["key"], data["key_parts"])
+        figures = {
+            name: {"spec": f["spec"], "caption": f.get("caption", ""), "arrays": folder / FIGURE_ARRAYS}
+            for name, f in data["figures"].items()
+        }
+        return cls(
+            data["exp_id"],
+            data["report"],
+            data["title"],
+            data["question"],
+            data["profile"],
+            data["metrics"],
+            data["history"],
+            data["tables"],
+            figures,
+            data["notes"],
+            data["config"],
+            data["provenance"],
+            data["key"],
+            data["key_parts"],
+        )
 
 
 # ---- what a valid stored result is: one function, used by run, --list and build alike ----------
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
-    "exp_id": str, "report": str, "title": str, "question": str, "profile": str, "key": str,
-    "key_parts": dict, "metrics": dict, "history": dict, "tables": dict, "figures": dict, "notes": list,
-    "config": dict, "provenance": dict,
+    "exp_id": str,
+    "report": str,
+    "title": str,
+    "question": str,
+    "profile": str,
+    "key": str,
+    "key_parts": dict,
+    "metrics": dict,
+    "history": dict,
+    "tables": dict,
+    "figures": dict,
+    "notes": list,
+    "config": dict,
+    "provenance": dict,
 }
 _PROVENANCE: dict[str, type | tuple[type, ...]] = {
-    "started": str, "seconds": (int, float), "versions": dict, "data": dict}
+    "started": str,
+    "seconds": (int, float),
+    "versions": dict,
+    "data": dict,
+}
 MAX_DEPTH = 64  # nesting of metrics/config: the report flattens them recursively
 
 
@@ -132,15 +166,23 @@ def validate_result(data: Any, folder: Path, exp_id: str | None = None, report: 
     if exp_id is not None and data["exp_id"] != exp_id or report is not None and data["report"] != report:
         raise ValueError(f"it is the result of {data['report']}/{data['exp_id']}")
     for name, t in data["tables"].items():
-        if not (isinstance(t, dict) and isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list)
-                and all(isinstance(row, list) for row in t["rows"])):
+        if not (
+            isinstance(t, dict)
+            and isinstance(t.get("columns"), list)
+            and isinstance(t.get("rows"), list)
+            and all(isinstance(row, list) for row in t["rows"])
+        ):
             raise ValueError(f"table {name!r} is not {{columns: [...], rows: [[...], ...]}}")
     for k in ("metrics", "config", "history", "figures"):
         if _depth(data[k]) > MAX_DEPTH:
             raise ValueError(f"{k!r} is nested more than {MAX_DEPTH} levels deep")
     for name, f in data["figures"].items():
-        if not (isinstance(f, dict) and isinstance(f.get("spec"), dict) and isinstance(f["spec"].get("__spec__"), str)
-                and isinstance(f.get("caption", ""), str)):
+        if not (
+            isinstance(f, dict)
+            and isinstance(f.get("spec"), dict)
+            and isinstance(f["spec"].get("__spec__"), str)
+            and isinstance(f.get("caption", ""), str)
+        ):
             raise ValueError(f"figure {name!r} is not {{spec: {{__spec__: kind, args: ...}}, caption: ...}}")
         if _refers_to_arrays(f["spec"]) and not (folder / FIGURE_ARRAYS).is_file():
             raise ValueError(f"figure arrays missing: {folder / FIGURE_ARRAYS}")

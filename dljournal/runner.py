@@ -1,4 +1,5 @@
 """Runs the experiments of a report: cache key -> skip or run -> atomic save, with progress."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,21 +14,23 @@ from pathlib import Path
 
 import torch
 
-from . import fingerprint, provenance
+from . import provenance
+from .cache import cache_key, cache_state, key_parts, resolve_data_root
 from .context import Context
-from .data import data_identity
 from .observe import observers
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec, experiments_for, get_experiment
 from .result import Result, jsonable, split_caption, table_payload
-from .store import CorruptResult, ResultStore, pid_alive
+from .store import ResultStore, pid_alive
 from .train import seed_everything
 
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What the command line asked for."""
+
     report: str
     profile: str = "quick"
     only: tuple[str, ...] = ()
@@ -35,6 +38,19 @@ class RunOptions:
     data_root: Path | None = None
     device: str = "auto"
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What every experiment of one run shares, settled by the preflight before any trains."""
+
+    project: Project
+    profile: Profile
+    device: torch.device
+    data_root: Path  # resolved
+    seed: int
+    store: ResultStore
+    force: bool = False  # --force: studies and other state keyed on the result start afresh too
 
 
 def log(msg: str) -> None:
@@ -59,95 +75,50 @@ def select(opts: RunOptions) -> list[ExperimentSpec]:
     return ordered
 
 
-def _registered(spec: ExperimentSpec, profile: Profile):
-    """Objects an experiment reaches by name: models named in its code or config, its datasets."""
-    from .data.registry import DATASETS
-    from .models import _MODELS
-
-    config_names = fingerprint.strings_of(spec.config_for(profile.name))
-
-    def by_name(code_names: set[str]) -> list:
-        names = code_names | config_names
-        return ([_MODELS[n].factory for n in sorted(names & set(_MODELS))]
-                + [DATASETS[d].loader for d in spec.data if d in DATASETS])
-    return by_name
-
-
-def key_parts(spec: ExperimentSpec, profile: Profile, project: Project, data_root: Path,
-              seed: int) -> dict[str, str]:
-    memo = project.build / "cache" / "data_fingerprints.json"
-    needs = {"needs": ",".join(f"{d}={cache_key(key_parts(get_experiment(spec.report, d), profile, project, data_root, seed))}"
-                               for d in spec.needs)} if spec.needs else {}
-    return {**needs,
-        "code": fingerprint.code_hash(spec.fn, extra_roots=[Context], project_dirs=[project.experiments],
-                                      by_name=_registered(spec, profile))[:16],
-        "config": fingerprint.config_hash(spec.config_for(profile.name))[:16],
-        "profile": profile.name,
-        "data": ",".join(data_identity(d, data_root=data_root, memo=memo, synthetic=profile.synthetic)
-                         for d in spec.data),
-        "seed": str(seed),
-        "engine": fingerprint.ENGINE_VERSION,
-    }
-
-
-def cache_key(parts: dict[str, str]) -> str:
-    return fingerprint.sha("|".join(f"{k}={parts[k]}" for k in sorted(parts)))[:16]
-
-
-def cache_state(store: ResultStore, spec: ExperimentSpec, parts: dict[str, str]) -> tuple[str, str]:
-    """("fresh" | "stale" | "missing" | "corrupt", why)."""
-    try:
-        old = store.read_raw(spec.report, spec.id)
-    except CorruptResult as exc:
-        return "corrupt", f"cached result unreadable ({exc})"
-    if old is None:
-        return "missing", "no cached result"
-    if old["key"] == cache_key(parts):
-        return "fresh", f"up to date ({old['profile']} profile, key {old['key']})"
-    changed = [k for k in parts if old["key_parts"].get(k) != parts[k]]
-    detail = ", ".join(f"{k} {old['key_parts'].get(k)} -> {parts[k]}" if k in ("profile", "seed")
-                       else k for k in changed)
-    return "stale", f"changed since the cached result: {detail}"
-
-
-def preflight(project: Project, opts: RunOptions) -> tuple[Profile, torch.device, Path, list[ExperimentSpec]]:
+def preflight(project: Project, opts: RunOptions) -> tuple[RunState, list[ExperimentSpec]]:
     """Every check that needs no training, before any: one line for a bad seed, device, build
     folder or data root instead of a traceback (or a lost hour) later."""
     profile = get_profile(opts.profile)
     check_seed(opts.seed)
     device = check_device(opts.device)
     specs = select(opts)
-    data_root = (opts.data_root or project.default_data_root()).resolve()
+    data_root = resolve_data_root(project, opts.data_root)
     check_data_root(data_root, specs, profile.synthetic)
     check_build_dir(project, opts.report)
-    return profile, device, data_root, specs
+    state = RunState(project, profile, device, data_root, opts.seed, ResultStore(project.results), opts.force)
+    return state, specs
 
 
 def run(project: Project, opts: RunOptions) -> int:
     """Run (or skip) the selected experiments; returns the number that failed."""
-    profile, device, data_root, specs = preflight(project, opts)
-    store = ResultStore(project.results)
-    with store.lock(opts.report):  # ReportBusy: another run of this report is under way
-        store.clean_staging(opts.report)
+    state, specs = preflight(project, opts)
+    with state.store.lock(opts.report):  # ReportBusy: another run of this report is under way
+        state.store.recover(opts.report)  # what a kill mid-save left, put right while no one else writes
+        state.store.clean_staging(opts.report)
         clean_tensorboard_staging(project)
-        return _run_all(project, opts, profile, device, data_root, specs, store)
+        return _run_all(state, opts, specs)
 
 
-def _run_all(project: Project, opts: RunOptions, profile: Profile, device: torch.device, data_root: Path,
-             specs: list[ExperimentSpec], store: ResultStore) -> int:
+def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> int:
+    profile, store = state.profile, state.store
     # --force re-runs what was asked for; experiments pulled in only as needs still run only when stale
-    forced = ({get_experiment(opts.report, e).id for e in opts.only} if opts.only else {s.id for s in specs}) \
-        if opts.force else set()
-    log(f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
-        f"device {device}, data root {data_root}")
+    forced = (
+        ({get_experiment(opts.report, e).id for e in opts.only} if opts.only else {s.id for s in specs})
+        if opts.force
+        else set()
+    )
+    log(
+        f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
+        f"device {state.device}, data root {state.data_root}"
+    )
     failed, t_all = [], time.perf_counter()
     # Keys are taken now, from the code this process imported, not re-read from files edited later.
-    keys = {spec.id: key_parts(spec, profile, project, data_root, opts.seed) for spec in specs}
+    keys = {spec.id: key_parts(spec, profile, state.project, state.data_root, state.seed) for spec in specs}
     for i, spec in enumerate(specs, 1):
         head = f"[{i}/{len(specs)}] {spec.id} {spec.title}"
         parts = keys[spec.id]
-        state, why = cache_state(store, spec, parts)
-        if state == "fresh" and spec.id not in forced:
+        cached, why = cache_state(store, spec, parts)
+        if cached == "fresh" and spec.id not in forced:
             log(f"{head}: skipped, {why}")
             continue
         blocked = [d for d in spec.needs if d in failed]
@@ -155,12 +126,12 @@ def _run_all(project: Project, opts: RunOptions, profile: Profile, device: torch
             log(f"{head}: not run, it needs {', '.join(blocked)}, which failed")
             failed.append(spec.id)
             continue
-        if state != "fresh" and store.restore_stashed(spec.report, spec.id, profile.name, cache_key(parts)):
+        if cached != "fresh" and store.restore_stashed(spec.report, spec.id, profile.name, cache_key(parts)):
             log(f"{head}: restored the cached {profile.name} result from the stash (nothing to re-run)")
             continue
-        log(f"{head}: running, {'--force' if state == 'fresh' else why}{_last_time(store, spec)}")
+        log(f"{head}: running, {'--force' if cached == 'fresh' else why}{_last_time(store, spec)}")
         try:
-            seconds = run_one(spec, profile, device, data_root, project, opts.seed, parts, store, opts.force)
+            seconds = run_one(spec, state, parts)
             log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
         except KeyboardInterrupt:
             log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
@@ -169,31 +140,46 @@ def _run_all(project: Project, opts: RunOptions, profile: Profile, device: torch
             log(f"  {spec.id} FAILED: {exc}")
             failed.append(spec.id)
         except SystemExit as exc:  # sys.exit() in an experiment must not end the run as a success
-            log(f"  {spec.id} FAILED: it called sys.exit({exc.code!r}); an experiment returns a Result "
-                f"or raises an exception")
+            log(
+                f"  {spec.id} FAILED: it called sys.exit({exc.code!r}); an experiment returns a Result "
+                f"or raises an exception"
+            )
             failed.append(spec.id)
         except Exception as exc:  # one broken experiment must not lose the others
             traceback.print_exc()
             log(f"  {spec.id} FAILED: {type(exc).__name__}: {exc}")
             failed.append(spec.id)
-    log(f"{len(specs) - len(failed)}/{len(specs)} experiment(s) ok in {_hms(time.perf_counter() - t_all)}"
-        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    log(
+        f"{len(specs) - len(failed)}/{len(specs)} experiment(s) ok in {_hms(time.perf_counter() - t_all)}"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return len(failed)
 
 
-def run_one(spec: ExperimentSpec, profile: Profile, device: torch.device, data_root: Path,
-            project: Project, seed: int, parts: dict[str, str], store: ResultStore, force: bool = False) -> float:
+def run_one(spec: ExperimentSpec, state: RunState, parts: dict[str, str]) -> float:
+    """Run one experiment and save its result under the key ``parts``; returns its seconds."""
+    project, profile, seed = state.project, state.profile, state.seed
     cfg = spec.config_for(profile.name)
     # events go to a staging folder, swapped into place once the result is saved: the previous
     # events survive a crash, and a concurrent reader (TensorBoard, another run) never loses them
     staging = project.build / "tensorboard" / TB_STAGING / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staged = dataclasses.replace(project, tensorboard_root=staging)
     try:
-        ctx = Context(spec, profile, cfg, device, data_root, staged, seed, log=log, key=cache_key(parts),
-                      force=force)
+        ctx = Context(
+            spec,
+            profile,
+            cfg,
+            state.device,
+            state.data_root,
+            staged,
+            seed,
+            log=log,
+            key=cache_key(parts),
+            force=state.force,
+        )
         ctx.observers = observers(ctx.tensorboard_dir)
         result, started, seconds = _call(spec, ctx, seed)
-        _save(spec, ctx, result, started, seconds, parts, store)
+        _save(spec, ctx, result, started, seconds, parts, state.store)
         _swap_tensorboard(project, spec, staged.tensorboard(spec.report, spec.id))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -210,24 +196,47 @@ def _call(spec: ExperimentSpec, ctx: Context, seed: int) -> tuple[Result, str, f
     return result, started, seconds
 
 
-def _save(spec: ExperimentSpec, ctx: Context, result: Result, started: str, seconds: float,
-          parts: dict[str, str], store: ResultStore) -> None:
+def _save(
+    spec: ExperimentSpec,
+    ctx: Context,
+    result: Result,
+    started: str,
+    seconds: float,
+    parts: dict[str, str],
+    store: ResultStore,
+) -> None:
     payload = {
-        "exp_id": spec.id, "report": spec.report, "title": spec.title, "question": spec.question,
-        "profile": ctx.profile.name, "key": cache_key(parts), "key_parts": parts,
+        "exp_id": spec.id,
+        "report": spec.report,
+        "title": spec.title,
+        "question": spec.question,
+        "profile": ctx.profile.name,
+        "key": cache_key(parts),
+        "key_parts": parts,
         "config": jsonable(dataclasses.asdict(ctx.cfg)) if ctx.cfg is not None else {},
-        "metrics": jsonable(result.metrics), "history": jsonable(result.history),
+        "metrics": jsonable(result.metrics),
+        "history": jsonable(result.history),
         "tables": {n: table_payload(t) for n, t in result.tables.items()},
         "notes": list(result.notes),
         "provenance": {
-            "commit": provenance.git_commit(ctx.project.root), "profile": ctx.profile.name,
-            "device": provenance.device_name(ctx.device), "started": started, "seconds": round(seconds, 2),
-            "seed": ctx.seed, "data": dict(ctx.sources), "versions": provenance.versions(),
+            "commit": provenance.git_commit(ctx.project.root),
+            "profile": ctx.profile.name,
+            "device": provenance.device_name(ctx.device),
+            "started": started,
+            "seconds": round(seconds, 2),
+            "seed": ctx.seed,
+            "data": dict(ctx.sources),
+            "versions": provenance.versions(),
             "command": provenance.command_line(),
         },
     }
-    store.save(spec.report, spec.id, payload, {n: split_caption(f) for n, f in result.figures.items()},
-               artifacts=result.artifacts)
+    store.save(
+        spec.report,
+        spec.id,
+        payload,
+        {n: split_caption(f) for n, f in result.figures.items()},
+        artifacts=result.artifacts,
+    )
 
 
 TB_STAGING = ".staging"
@@ -257,7 +266,7 @@ def clean_tensorboard_staging(project: Project) -> None:
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
     for old in root.glob("*/.old-*-*"):
-        exp_id, pid = old.name[len(".old-"):].rsplit("-", 1)
+        exp_id, pid = old.name[len(".old-") :].rsplit("-", 1)
         if pid.isdigit() and not pid_alive(int(pid)):
             final = old.parent / exp_id
             if final.exists():
@@ -270,14 +279,21 @@ def list_state(project: Project, opts: RunOptions) -> list[dict]:
     """One row per experiment: id, title, state, why, cached profile and run time."""
     profile = get_profile(opts.profile)
     check_seed(opts.seed)
-    data_root = (opts.data_root or project.default_data_root()).resolve()
+    data_root = resolve_data_root(project, opts.data_root)
     store = ResultStore(project.results)
     rows = []
     for spec in select(opts):
         parts = key_parts(spec, profile, project, data_root, opts.seed)
-        state, why = cache_state(store, spec, parts)
-        rows.append({"id": spec.id, "title": spec.title, "state": state, "why": why,
-                     "last run": _last_time(store, spec, bare=True)})
+        cached, why = cache_state(store, spec, parts)
+        rows.append(
+            {
+                "id": spec.id,
+                "title": spec.title,
+                "state": cached,
+                "why": why,
+                "last run": _last_time(store, spec, bare=True),
+            }
+        )
     return rows
 
 

@@ -5,6 +5,7 @@ Every write is atomic: a result is assembled in a staging folder and renamed int
 run killed at any moment leaves finished results intact and never a half-written one. A result
 replaced by one of another profile is stashed, not deleted: switching back costs nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,40 +13,19 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from .files import atomic_write_text
 from .project import ProjectError
 from .result import FIGURE_ARRAYS, StoredResult, validate_result
 
 RESULT_FILE = "result.json"
 STASH = ".stash"
 LOCK = ".lock"
-
-
-def chmod_umask(path: str | Path) -> None:
-    """Give a file made by ``mkstemp`` (always 0600) the mode the user's umask asks for."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        chmod_umask(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class CorruptResult(Exception):
@@ -72,10 +52,16 @@ class ResultStore:
         return self.root / report / STASH / f"{exp_id}.{profile}"
 
     # ---- reading -------------------------------------------------------------------------
+    def current(self, report: str, exp_id: str) -> Path:
+        """The folder that holds the result: its place, or the previous result that a run killed
+        between the two renames of ``_swap_in`` left aside (``recover`` puts it back)."""
+        final, old = self.folder(report, exp_id), self._old_folder(report, exp_id)
+        return old if not final.exists() and old.exists() else final
+
     def read_raw(self, report: str, exp_id: str, folder: Path | None = None) -> dict | None:
-        """The parsed result.json, None when absent; CorruptResult when unreadable."""
-        self._recover(report, exp_id)
-        where = folder or self.folder(report, exp_id)
+        """The parsed result.json, None when absent; CorruptResult when unreadable. Reading never
+        moves anything: a build may read while a run of the same report saves."""
+        where = folder or self.current(report, exp_id)
         path = where / RESULT_FILE
         if not path.exists():
             return None
@@ -85,17 +71,24 @@ class ResultStore:
             raise CorruptResult(f"{path}: {exc}") from exc
 
     def load(self, report: str, exp_id: str) -> StoredResult | None:
-        data = self.read_raw(report, exp_id)
+        where = self.current(report, exp_id)
+        data = self.read_raw(report, exp_id, folder=where)
         if data is None:
             return None
         try:
-            return StoredResult.from_json(data, self.folder(report, exp_id))
+            return StoredResult.from_json(data, where)
         except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptResult(f"{self.folder(report, exp_id) / RESULT_FILE}: {exc}") from exc
+            raise CorruptResult(f"{where / RESULT_FILE}: {exc}") from exc
 
     # ---- writing -------------------------------------------------------------------------
-    def save(self, report: str, exp_id: str, payload: dict, figures: dict[str, tuple[Any, str]],
-             artifacts: dict[str, Any] | None = None) -> Path:
+    def save(
+        self,
+        report: str,
+        exp_id: str,
+        payload: dict,
+        figures: dict[str, tuple[Any, str]],
+        artifacts: dict[str, Any] | None = None,
+    ) -> Path:
         """Write figure specs, artifacts and result.json to a staging folder, then swap it into place."""
         import torch
 
@@ -111,10 +104,14 @@ class ResultStore:
             arrays: dict = {}
             for name, (spec, caption) in figures.items():
                 if not isinstance(spec, Spec):
-                    raise TypeError(f"{exp_id}: figure {name!r} is a {type(spec).__name__}; return a spec "
-                                    f"from dljournal.viz (e.g. viz.panels(...)), drawn at build time")
-                payload["figures"][name] = {"spec": encode(spec, arrays, f"{exp_id} figure {name!r}"),
-                                            "caption": caption}
+                    raise TypeError(
+                        f"{exp_id}: figure {name!r} is a {type(spec).__name__}; return a spec "
+                        f"from dljournal.viz (e.g. viz.panels(...)), drawn at build time"
+                    )
+                payload["figures"][name] = {
+                    "spec": encode(spec, arrays, f"{exp_id} figure {name!r}"),
+                    "caption": caption,
+                }
             if arrays:
                 save_arrays(staging / FIGURE_ARRAYS, arrays)
             if artifacts:
@@ -126,16 +123,16 @@ class ResultStore:
             self._swap_in(report, exp_id, staging, payload["profile"])
         except OSError as exc:  # ENOSPC, EROFS...: one line; the previous result is still in place
             shutil.rmtree(staging, ignore_errors=True)
-            raise StoreError(f"cannot save the result under {parent}: {exc.strerror or exc}; "
-                             f"the previous result, if any, is kept") from exc
+            raise StoreError(
+                f"cannot save the result under {parent}: {exc.strerror or exc}; the previous result, if any, is kept"
+            ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return self.folder(report, exp_id)
 
     def _swap_in(self, report: str, exp_id: str, staging: Path, profile: str) -> None:
-        final = self.folder(report, exp_id)
-        old = final.parent / f".old-{exp_id}"
+        final, old = self.folder(report, exp_id), self._old_folder(report, exp_id)
         if final.exists():
             shutil.rmtree(old, ignore_errors=True)
             os.rename(final, old)
@@ -145,10 +142,7 @@ class ResultStore:
 
     def _retire(self, report: str, exp_id: str, old: Path, new_profile: str) -> None:
         """Keep a replaced result of another profile in the stash; drop one of the same profile."""
-        try:  # only a valid result is worth stashing; anything else is dropped
-            old_profile = validate_result(json.loads((old / RESULT_FILE).read_text()), old, exp_id, report)["profile"]
-        except (OSError, ValueError, RecursionError):
-            old_profile = None
+        old_profile = self._profile_in(old, report, exp_id)  # only a valid result is worth stashing
         if old_profile and old_profile != new_profile:
             target = self._stash_folder(report, exp_id, old_profile)
             shutil.rmtree(target, ignore_errors=True)
@@ -171,25 +165,36 @@ class ResultStore:
         self._swap_in(report, exp_id, staging, profile)
         return True
 
-    def _recover(self, report: str, exp_id: str) -> None:
-        """Undo what a kill between the two renames of ``_swap_in`` can leave behind (not while
-        another process's run, which may be between those renames, holds the report)."""
-        final, old = self.folder(report, exp_id), self.root / report / f".old-{exp_id}"
-        if not old.exists() or (report not in self._held and self.holder(report) is not None):
-            return
-        try:
+    def recover(self, report: str) -> None:
+        """Finish what a run killed between the two renames of ``_swap_in`` left: the previous
+        result goes back in place, or (the new one being in place) to the stash or away. The
+        runner calls this holding the report's lock, so no other run is between those renames."""
+        if report not in self._held:
+            raise RuntimeError(f"recover({report!r}) needs the report's lock")
+        for old in (self.root / report).glob(".old-*"):
+            exp_id = old.name[len(".old-") :]
+            final = self.folder(report, exp_id)
             if final.exists():
-                shutil.rmtree(old, ignore_errors=True)
+                self._retire(report, exp_id, old, self._profile_in(final, report, exp_id))
             else:
                 os.rename(old, final)
-        except OSError:
-            pass  # a read-only build folder: read what is there
+
+    def _old_folder(self, report: str, exp_id: str) -> Path:
+        return self.root / report / f".old-{exp_id}"
+
+    @staticmethod
+    def _profile_in(folder: Path, report: str, exp_id: str) -> str | None:
+        """The profile of the valid result in ``folder``; None when there is none."""
+        try:
+            return validate_result(json.loads((folder / RESULT_FILE).read_text()), folder, exp_id, report)["profile"]
+        except (OSError, ValueError, RecursionError):
+            return None
 
     # ---- one run per report and build folder -------------------------------------------
     @contextlib.contextmanager
     def lock(self, report: str, wait: float = 2.0) -> Iterator[None]:
         """Hold ``<results>/<report>/.lock`` (flock) for a run; ReportBusy naming the holder if
-        another process keeps it for ``wait`` seconds (readers hold it for milliseconds)."""
+        another process keeps it for ``wait`` seconds. Readers never take it: they never move files."""
         path = self.root / report / LOCK
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -202,8 +207,10 @@ class ResultStore:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                        raise ReportBusy(f"report {report} is being run by process {pid} in {self.root.parent} "
-                                         f"(lock {path}); wait for it to finish or stop it") from None
+                        raise ReportBusy(
+                            f"report {report} is being run by process {pid} in {self.root.parent} "
+                            f"(lock {path}); wait for it to finish or stop it"
+                        ) from None
                     time.sleep(0.05)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -215,20 +222,6 @@ class ResultStore:
                 os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing releases the flock
-
-    def holder(self, report: str) -> str | None:
-        """The pid of another process holding ``report``'s lock, None when it is free."""
-        try:
-            fd = os.open(self.root / report / LOCK, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None
-        except BlockingIOError:
-            return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-        finally:
-            os.close(fd)
 
     def clean_staging(self, report: str) -> list[Path]:
         """Remove staging folders of runs that were killed (never a finished result)."""

@@ -1,11 +1,12 @@
 """Hyper-parameter studies with Optuna: stored in SQLite under build/, resumed after an interrupt,
 pruned epoch by epoch through a ``fit`` callback."""
+
 from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import optuna
 
@@ -30,8 +31,9 @@ class Pruning(Callback):
             raise optuna.TrialPruned(f"epoch {state.epoch}: {self.monitor}={state.logs[self.monitor]:.4f}")
 
 
-def study(storage_file: Path, name: str, seed: int, direction: str = "maximize",
-          startup_trials: int = 5, fresh: bool = False) -> optuna.Study:
+def study(
+    storage_file: Path, name: str, seed: int, direction: str = "maximize", startup_trials: int = 5, fresh: bool = False
+) -> optuna.Study:
     """Create, or load and resume, the study ``name`` in the SQLite file ``storage_file``.
 
     Name a study after what it depends on (e.g. the experiment's cache key): a changed config then
@@ -43,17 +45,25 @@ def study(storage_file: Path, name: str, seed: int, direction: str = "maximize",
     if fresh and name in optuna.get_all_study_names(storage):
         optuna.delete_study(study_name=name, storage=storage)
     return optuna.create_study(
-        study_name=name, storage=storage, load_if_exists=True, direction=direction,
+        study_name=name,
+        storage=storage,
+        load_if_exists=True,
+        direction=direction,
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1),
+    )
 
 
 def finished(s: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in s.get_trials(deepcopy=False) if t.state in FINISHED]
 
 
-def optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int,
-             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> int:
+def optimize(
+    s: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    n_trials: int,
+    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
+) -> int:
     """Run trials until ``n_trials`` have finished (complete or pruned); returns how many ran now.
 
     Trials left RUNNING by a killed process are never counted, so a resumed study runs exactly the
@@ -88,8 +98,14 @@ def plots(s: optuna.Study, objective: str = "validation accuracy") -> dict:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         importance = optuna.importance.get_param_importances(s)
     maximize = s.direction == optuna.study.StudyDirection.MAXIMIZE
-    return {"history": viz.study_history(numbers, values, maximize, objective),
-            "importance": viz.panels({"": viz.draw_bars(list(importance), list(importance.values()),
-                                                        "importance (fANOVA)")}, ncols=1, height=0.35 * len(names) + 1),
-            "slice": viz.study_slices({k: [(t.params[k], t.value, t.number) for t in done if k in t.params]
-                                       for k in names}, log, objective)}
+    return {
+        "history": viz.study_history(numbers, values, maximize, objective),
+        "importance": viz.panels(
+            {"": viz.draw_bars(list(importance), list(importance.values()), "importance (fANOVA)")},
+            ncols=1,
+            height=0.35 * len(names) + 1,
+        ),
+        "slice": viz.study_slices(
+            {k: [(t.params[k], t.value, t.number) for t in done if k in t.params] for k in names}, log, objective
+        ),
+    }

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests never need the network, a GPU or ../shared (real-data tests skip)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,8 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from dljournal.project import Project  # noqa: E402
-from dljournal.registry import load_experiments  # noqa: E402
+from dljournal.project import Project
+from dljournal.registry import EXPERIMENTS, load_experiments
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -24,6 +25,15 @@ def repo_project() -> Project:
     project = Project.find(REPO)
     load_experiments(project)
     return project
+
+
+@pytest.fixture
+def scoped_experiments():
+    """Experiments a test registers are gone after it (``pytestmark = pytest.mark.usefixtures(...)``).
+    Not autouse: a test that imported the repository's experiments inside the scope would leave
+    their modules imported but unregistered; ``repo_project`` (session) loads them before any scope."""
+    with EXPERIMENTS.scoped():
+        yield EXPERIMENTS
 
 
 @pytest.fixture

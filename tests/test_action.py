@@ -1,4 +1,5 @@
 """The action-recognition model: shapes, which recurrent module, order in time matters."""
+
 import pytest
 import torch
 from torch import nn
@@ -36,4 +37,3 @@ def test_the_order_of_frames_matters(recurrent):
     out = model(x)
     assert not torch.allclose(out, model(x.flip(1)), atol=1e-5)  # not a bag of frames
     assert torch.allclose(out[:1], model(x[:1]), atol=1e-6)  # clips are independent samples
-

@@ -1,11 +1,19 @@
 """Engine analyses checked against cases with known answers."""
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from dljournal.analysis import (interpolate, interpolation_curve, jacobian_norm, loss_hessian,
-                                minimal_ratio, minimise_grad_norm, pca_trajectories)
+from dljournal.analysis import (
+    interpolate,
+    interpolation_curve,
+    jacobian_norm,
+    loss_hessian,
+    minimal_ratio,
+    minimise_grad_norm,
+    pca_trajectories,
+)
 from dljournal.data.tensors import Split
 from dljournal.train import TrainConfig, WeightSnapshots, evaluate, fit, seed_everything
 
@@ -84,8 +92,10 @@ def test_interpolation_endpoints_are_the_two_models():
 
 def test_pca_of_runs_along_one_direction():
     direction = np.random.default_rng(0).normal(size=50)
-    runs = [np.outer(np.linspace(0, 1, 6) * s, direction) + 1e-4 * np.random.default_rng(i).normal(size=(6, 50))
-            for i, s in enumerate((1.0, -2.0, 0.5))]
+    runs = [
+        np.outer(np.linspace(0, 1, 6) * s, direction) + 1e-4 * np.random.default_rng(i).normal(size=(6, 50))
+        for i, s in enumerate((1.0, -2.0, 0.5))
+    ]
     coords, ratio = pca_trajectories(runs)
     assert ratio[0] > 0.999 and len(coords) == 3 and coords[0].shape == (6, 2)
 

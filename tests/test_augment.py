@@ -22,7 +22,7 @@ def test_crop_keeps_content():
     assert out.shape == x.shape
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     for o, p in zip(out, padded):  # every output is a window of its own padded image
-        assert any(torch.equal(o, p[:, dy:dy + 8, dx:dx + 8]) for dy in range(5) for dx in range(5))
+        assert any(torch.equal(o, p[:, dy : dy + 8, dx : dx + 8]) for dy in range(5) for dx in range(5))
     assert torch.equal(random_crop(x, 0, torch.Generator()), x)
     assert not all(torch.equal(o, i) for o, i in zip(out, x))  # some images moved
 

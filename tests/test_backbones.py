@@ -1,14 +1,15 @@
 """Pretrained backbones: the exact EfficientNet-Lite0 load, its preprocessing, the standard loaders
 reading only cached files, and the substitute's one-line message when weights are missing."""
+
 import io
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import SHARED_DATA
-from dljournal.backbones import (Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path,
-                                 load_backbone)
+
+from dljournal.backbones import Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path, load_backbone
+from dljournal.data.tensors import Normalisation
 from dljournal.project import ProjectError
 
 
@@ -44,7 +45,7 @@ def test_lite0_preprocess_scales_to_minus_one_one():
 def test_resize_then_centre_crop():
     x = torch.zeros(1, 3, 40, 80)
     x[..., 16:64] = 1.0  # white but for 16 columns at each side
-    out = image_preprocess(20, (0.0,) * 3, (1.0,) * 3, resize=20)(x)  # -> 20 × 40, crop the centre 20
+    out = image_preprocess(20, Normalisation((0.0,) * 3, (1.0,) * 3), resize=20)(x)  # -> 20 × 40, crop the centre 20
     assert out.shape == (1, 3, 20, 20) and torch.allclose(out, torch.ones_like(out))
 
 
@@ -98,8 +99,14 @@ def test_lite0_recognises_imagenet_dogs():
     with np.load(DOGS) as z:
         blob, off, labels = z["val_jpeg"], z["val_offsets"], z["val_labels"]
         idx = [i for i in range(len(labels)) if i % 50 == 0]  # the first of each breed
-        images = torch.stack([torch.from_numpy(np.array(Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes()))
-                                                         .convert("RGB"))).permute(2, 0, 1) for i in idx])
+        images = torch.stack(
+            [
+                torch.from_numpy(
+                    np.array(Image.open(io.BytesIO(blob[off[i] : off[i + 1]].tobytes())).convert("RGB"))
+                ).permute(2, 0, 1)
+                for i in idx
+            ]
+        )
         truth = torch.tensor([IMAGENET_INDEX[labels[i]] for i in idx])
     model, pre = efficientnet_lite0()
     with torch.no_grad():
@@ -122,8 +129,10 @@ def test_open_clip_reads_only_the_hugging_face_cache(empty_hub, tmp_path, monkey
 
     created = []
     repo = {"hf_hub": "timm/vit_base_patch32_clip_224.openai/"}
-    stub = types.SimpleNamespace(get_pretrained_cfg=lambda arch, tag: repo,
-                                 create_model=lambda arch, pretrained: created.append((arch, pretrained)) or Clip())
+    stub = types.SimpleNamespace(
+        get_pretrained_cfg=lambda arch, tag: repo,
+        create_model=lambda arch, pretrained: created.append((arch, pretrained)) or Clip(),
+    )
     monkeypatch.setitem(sys.modules, "open_clip", stub)
     folder = tmp_path / "hf" / "models--timm--vit_base_patch32_clip_224.openai"
     missing = load_backbone("clip_vit_b32")

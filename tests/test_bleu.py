@@ -1,4 +1,5 @@
 """BLEU@1 as the course's bleu_eval.py defines it, and sacrebleu's corpus BLEU-4, on hand-computed cases."""
+
 import math
 
 import pytest
@@ -41,7 +42,7 @@ def test_average_bleu1_is_the_mean_over_videos():
 
 def test_corpus_bleu4_matches_hand_computed_values():
     # p1..p4 = 4/5, 3/4, 2/3, 1/2 and BP = 1: BLEU = (1/5)^(1/4); case is ignored
-    assert corpus_bleu4(["A B C D E"], [["a b c d f"]]) == pytest.approx(0.2 ** 0.25, abs=1e-9)
+    assert corpus_bleu4(["A B C D E"], [["a b c d f"]]) == pytest.approx(0.2**0.25, abs=1e-9)
     assert corpus_bleu4(["a man is running"], [["a man is running"]]) == pytest.approx(1.0)
 
 

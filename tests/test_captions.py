@@ -1,4 +1,5 @@
 """MLDS hw2 captions: tokenisation, vocabulary, the real layout's loader and the synthetic stand-in."""
+
 import json
 from collections import Counter
 
@@ -8,14 +9,25 @@ import torch
 from conftest import SHARED_DATA
 
 from dljournal.data import data_identity, load_dataset
-from dljournal.data.captions import (BOS, EOS, PAD, SPECIALS, UNK, Vocab, encode_captions, mlds_files,
-                                     tokenize, vocab_sizes, word_counts)
+from dljournal.data.captions import (
+    BOS,
+    EOS,
+    PAD,
+    SPECIALS,
+    UNK,
+    Vocab,
+    encode_captions,
+    mlds_files,
+    tokenize,
+    vocab_sizes,
+    word_counts,
+)
 from dljournal.project import ProjectError
 
 
 def test_tokenize_lowercases_and_drops_punctuation():
     assert tokenize("A woman's horse, jumps!") == ["a", "woman's", "horse", "jumps"]
-    assert tokenize("Sautéed (1/2\") onions.") == ["sautéed", "1", "2", "onions"]
+    assert tokenize('Sautéed (1/2") onions.') == ["sautéed", "1", "2", "onions"]
     assert tokenize(" . ") == []
 
 
@@ -51,8 +63,10 @@ def test_vocab_sizes_count_words_and_coverage():
 def _layout(root, features=False, test_labels=False):
     base = root / "MLDS_hw2"
     (base / "testing_data").mkdir(parents=True)
-    train = [{"id": "v1.avi", "caption": ["A man runs.", "A man is running."]},
-             {"id": "v2.avi", "caption": ["A cat sleeps."]}]
+    train = [
+        {"id": "v1.avi", "caption": ["A man runs.", "A man is running."]},
+        {"id": "v2.avi", "caption": ["A cat sleeps."]},
+    ]
     (base / "training_label.json").write_text(json.dumps(train))
     (base / "testing_data" / "testing_id.txt").write_text("t1.avi\nt2.avi\n")
     if test_labels:

@@ -1,4 +1,5 @@
 """CIFAR loaders on tiny files of the real structure, and (when present) on the real data."""
+
 import io
 import pickle
 
@@ -39,16 +40,22 @@ def test_packed_cifar10_loads_and_caches(tmp_path):
     (tmp_path / "CIFAR10").mkdir()
     btr, otr = jpeg_blob(tr)
     bte, ote = jpeg_blob(te)
-    np.savez(tmp_path / "CIFAR10" / "cifar10_jpeg_q75.npz", class_names=np.array(CIFAR10_CLASSES),
-             train_jpeg=btr, train_offsets=otr, train_labels=np.arange(20) % 10,
-             test_jpeg=bte, test_offsets=ote, test_labels=np.arange(10))
+    np.savez(
+        tmp_path / "CIFAR10" / "cifar10_jpeg_q75.npz",
+        class_names=np.array(CIFAR10_CLASSES),
+        train_jpeg=btr,
+        train_offsets=otr,
+        train_labels=np.arange(20) % 10,
+        test_jpeg=bte,
+        test_offsets=ote,
+        test_labels=np.arange(10),
+    )
     cache = tmp_path / "cache"
     ds = load_dataset("cifar10", data_root=tmp_path, cache=cache)
     assert ds.train.x.shape == (20, 3, 32, 32) and ds.test.y.tolist() == list(range(10))
     assert "JPEG" in ds.source and ds.classes == CIFAR10_CLASSES
     # normalised with the training set's own per-channel statistics, reversible to the pixels
-    mean, std = torch.tensor(ds.meta["mean"]).view(1, 3, 1, 1), torch.tensor(ds.meta["std"]).view(1, 3, 1, 1)
-    pixels = ((ds.train.x * std + mean) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    pixels = ds.norm.to_uint8(ds.train.x).permute(0, 2, 3, 1).numpy()
     assert np.array_equal(pixels, tr)
     assert len(list(cache.glob("cifar10-jpeg-q75-*.npz"))) == 1
     again = load_dataset("cifar10", data_root=tmp_path, cache=cache)  # from the decoded cache
@@ -76,4 +83,4 @@ def test_real_cifar10(shared_data, tmp_path):
     ds = load_dataset("cifar10", data_root=shared_data, cache=tmp_path)
     assert len(ds.train) == 50000 and len(ds.test) == 10000
     assert ds.train.y[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]  # the original order (MANIFEST)
-    assert ds.meta["mean"] == pytest.approx([0.4913, 0.4821, 0.4465], abs=2e-4)
+    assert ds.norm.mean == pytest.approx([0.4913, 0.4821, 0.4465], abs=2e-4)

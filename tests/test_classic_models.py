@@ -1,4 +1,5 @@
 """LeNet-5, VGG-16 and ResNet-8: output shapes, layer counts, parameter counts in closed form."""
+
 import pytest
 import torch
 from torch import nn
@@ -16,8 +17,9 @@ def conv_bn(c_in: int, c_out: int, k: int = 3) -> int:
     return c_in * c_out * k * k + 2 * c_out  # no conv bias; BN scale and shift
 
 
-@pytest.mark.parametrize("name, shape, classes", [("lenet5", (1, 28, 28), 10), ("vgg16", (3, 32, 32), 100),
-                                                  ("resnet8", (3, 32, 32), 10)])
+@pytest.mark.parametrize(
+    "name, shape, classes", [("lenet5", (1, 28, 28), 10), ("vgg16", (3, 32, 32), 100), ("resnet8", (3, 32, 32), 10)]
+)
 def test_registered_shapes(name, shape, classes):
     entry = model_entry(name)
     assert entry.input_shape == shape and entry.output_dim == classes
@@ -43,8 +45,11 @@ def test_resnet8_has_8_weight_layers_on_its_main_path():
 
 
 def test_parameter_counts_in_closed_form():
-    assert count_params(create_model("lenet5")) == (
-        6 * 25 + 6 + 16 * 6 * 25 + 16 + linear(400, 120) + linear(120, 84) + linear(84, 10)) == 61706
+    assert (
+        count_params(create_model("lenet5"))
+        == (6 * 25 + 6 + 16 * 6 * 25 + 16 + linear(400, 120) + linear(120, 84) + linear(84, 10))
+        == 61706
+    )
 
     convs, c_in = 0, 3
     for _, c_out, n in VGG16_BLOCKS:

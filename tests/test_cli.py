@@ -1,4 +1,5 @@
 """Bad input: non-zero exit and one clear line."""
+
 import pytest
 
 from dljournal.cli import main
@@ -30,13 +31,40 @@ def test_bad_profile(capsys, repo_project):
 
 def test_bad_data_root_fails_with_the_path(capsys, repo_project, tmp_path):
     # no data root at all: one line, before anything runs
-    err = one_line_error(capsys, ["run", "--report", "cpsc8430_hw1", "--only", "EXP02", "--profile", "quick",
-                                  "--data-root", str(tmp_path / "nowhere"), "--build-dir", str(tmp_path / "b")])
+    err = one_line_error(
+        capsys,
+        [
+            "run",
+            "--report",
+            "cpsc8430_hw1",
+            "--only",
+            "EXP02",
+            "--profile",
+            "quick",
+            "--data-root",
+            str(tmp_path / "nowhere"),
+            "--build-dir",
+            str(tmp_path / "b"),
+        ],
+    )
     assert f"data root {tmp_path / 'nowhere'} is not a folder (needed by EXP02 for mnist)" in err
     # a data root without the dataset: the experiment fails with one line naming the file
     (tmp_path / "empty").mkdir()
-    code = main(["run", "--report", "cpsc8430_hw1", "--only", "EXP02", "--profile", "quick",
-                 "--data-root", str(tmp_path / "empty"), "--build-dir", str(tmp_path / "b")])
+    code = main(
+        [
+            "run",
+            "--report",
+            "cpsc8430_hw1",
+            "--only",
+            "EXP02",
+            "--profile",
+            "quick",
+            "--data-root",
+            str(tmp_path / "empty"),
+            "--build-dir",
+            str(tmp_path / "b"),
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert f"file not found: {tmp_path / 'empty' / 'MNIST' / 'raw'}" in err and "Traceback" not in err
@@ -52,6 +80,21 @@ def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     out = capsys.readouterr().out
-    for option in ("--report", "--profile", "--only", "--force", "--data-root", "--device", "--list",
-                   "--author", "--seed", "--build-dir"):
+    explained = {
+        "--report": "journal/",
+        "--profile": "smoke",
+        "--only": "run only these",
+        "--force": "even when",
+        "--data-root": "DLJOURNAL_DATA_ROOT",
+        "--device": "cuda",
+        "--list": "cache state",
+        "--author": "title page",
+        "--seed": "cache key",
+        "--build-dir": "TensorBoard",
+    }
+    flat = " ".join(out.split("options:", 1)[1].split())  # past the usage line; argparse wraps help text
+    for option, words in explained.items():
         assert option in out
+        # the option's own help line says what it does, not only that it exists
+        help_text = flat.split(option, 1)[1][:400]
+        assert words in help_text, f"{option}: {words!r} not in its help"

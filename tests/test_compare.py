@@ -1,4 +1,5 @@
 """The seed-comparison sentence: right numbers, and softened exactly when the evidence is thin."""
+
 import math
 
 import pytest
@@ -34,12 +35,30 @@ def test_template_filter(tmp_path):
     from dljournal.report.render import Journal  # noqa: F401  (the filter is registered with the journal)
     from dljournal.result import StoredResult
 
-    res = StoredResult("EXP02", "t", "T", "Q", "quick",
-                       {"final": {"test_acc": 0.682, "test_acc_std": 0.006, "seeds": 3},
-                        "base": {"test_acc": 0.544, "test_acc_std": 0.004, "seeds": 3}},
-                       {}, {}, {}, [], {}, {"seconds": 1.0}, "k", {})
+    res = StoredResult(
+        "EXP02",
+        "t",
+        "T",
+        "Q",
+        "quick",
+        {
+            "final": {"test_acc": 0.682, "test_acc_std": 0.006, "seeds": 3},
+            "base": {"test_acc": 0.544, "test_acc_std": 0.004, "seeds": 3},
+        },
+        {},
+        {},
+        {},
+        [],
+        {},
+        {"seconds": 1.0},
+        "k",
+        {},
+    )
     m = "this.metrics"
-    html = journal(tmp_path, f"{{{{ {m}.final | versus({m}.base, 'test_acc') }}}} "
-                             f"{{{{ {m}.final | beats({m}.base, 'test_acc') }}}} {{{{ {m}.base | beats({m}.final, 'test_acc') }}}}",
-                   {"EXP02": res})
+    html = journal(
+        tmp_path,
+        f"{{{{ {m}.final | versus({m}.base, 'test_acc') }}}} "
+        f"{{{{ {m}.final | beats({m}.base, 'test_acc') }}}} {{{{ {m}.base | beats({m}.final, 'test_acc') }}}}",
+        {"EXP02": res},
+    )
     assert "+13.8 ± 0.4 pt (n = 3 seeds each, Welch p &lt; 0.001) True False" in html  # markdown escapes "<"

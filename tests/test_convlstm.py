@@ -1,4 +1,5 @@
 """ConvLSTM from scratch: shapes, equality with nn.LSTMCell, gradients to every gate, gradcheck."""
+
 import pytest
 import torch
 from torch import nn

@@ -1,5 +1,6 @@
 """The FiftyOne dashboard: reading the predictions artifact, ranking mistakes, confusion pairs, PNGs
 written once, and (only where FiftyOne is installed) a round trip through the database and the App."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,14 +29,22 @@ REPO = Path(__file__).resolve().parent.parent
 CLASSES = ("a", "b", "c")
 
 
+REPORT = "dl4cv2024_module2"  # the shipped report whose experiments store predictions
+
+
 def predictions(labels, probs, **extra) -> dict:
     labels, probs = torch.tensor(labels), torch.tensor(probs, dtype=torch.float32)
-    return {"labels": labels, "probs": probs, "embeddings": torch.arange(len(labels) * 4.0).view(-1, 4),
-            "tsne": torch.zeros(len(labels), 2), "classes": list(CLASSES), **extra}
+    return {
+        "labels": labels,
+        "probs": probs,
+        "embeddings": torch.arange(len(labels) * 4.0).view(-1, 4),
+        "tsne": torch.zeros(len(labels), 2),
+        "classes": list(CLASSES),
+        **extra,
+    }
 
 
-def save_result(results: Path, exp: str, artifact: dict | None, profile: str = "quick",
-                report: str = dash.DEFAULT_REPORT) -> Path:
+def save_result(results: Path, exp: str, artifact: dict | None, profile: str = "quick", report: str = REPORT) -> Path:
     """A cached result as the runner writes it (the store's own save), with the artifact."""
     payload = {"exp_id": exp, "key": "k", "key_parts": {}, "profile": profile, "metrics": {}}
     artifacts = {"predictions": artifact} if artifact else None
@@ -57,13 +66,16 @@ def test_predictions_round_trip_through_the_result_store(tmp_path):
     assert p.embeddings.shape == (5, 4) and p.labels.dtype == torch.int64
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(probs=torch.ones(5, 4) / 4), "probs has shape (5, 4), expected (5, 3)"),
-    (dict(tsne=torch.zeros(5, 3)), "tsne has shape (5, 3), expected (5, 2)"),
-    (dict(labels=torch.tensor([0, 0, 1, 2, 3])), "labels outside 0..2"),
-    (dict(index=torch.arange(4)), "index has shape (4,), expected (5,)"),
-    (dict(embeddings=torch.zeros(5)), "embeddings has shape (5,), expected (N, D)"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(probs=torch.ones(5, 4) / 4), "probs has shape (5, 4), expected (5, 3)"),
+        (dict(tsne=torch.zeros(5, 3)), "tsne has shape (5, 3), expected (5, 2)"),
+        (dict(labels=torch.tensor([0, 0, 1, 2, 3])), "labels outside 0..2"),
+        (dict(index=torch.arange(4)), "index has shape (4,), expected (5,)"),
+        (dict(embeddings=torch.zeros(5)), "embeddings has shape (5,), expected (N, D)"),
+    ],
+)
 def test_bad_predictions_fail_with_one_line_naming_the_key(tmp_path, change, message):
     folder = save_result(tmp_path, "EXP03", {**predictions(LABELS, PROBS), **change})
     with pytest.raises(ProjectError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
@@ -82,15 +94,29 @@ def test_missing_keys_and_artifacts_are_one_line_errors(tmp_path):
 
 def test_the_first_experiment_with_predictions_is_chosen(tmp_path):
     with pytest.raises(ProjectError, match="no experiment of dl4cv2024_module2 has artifacts/predictions.pt"):
-        dash.find_experiment(tmp_path, dash.DEFAULT_REPORT)
+        dash.find_experiment(tmp_path, REPORT)
     save_result(tmp_path, "EXP01", None)
     save_result(tmp_path, "EXP05", predictions(LABELS, PROBS))
     save_result(tmp_path, "EXP03", predictions(LABELS, PROBS))
-    stash = tmp_path / dash.DEFAULT_REPORT / ".stash" / "EXP00.smoke" / "artifacts"
+    stash = tmp_path / REPORT / ".stash" / "EXP00.smoke" / "artifacts"
     stash.mkdir(parents=True)
     (stash / "predictions.pt").write_bytes(b"")  # a stashed result of another profile is not a candidate
-    assert dash.find_experiment(tmp_path, dash.DEFAULT_REPORT) == "EXP03"
-    assert dash.result_profile(tmp_path / dash.DEFAULT_REPORT / "EXP03") == "quick"
+    assert dash.find_experiment(tmp_path, REPORT) == "EXP03"
+    assert dash.result_profile(tmp_path / REPORT / "EXP03") == "quick"
+
+
+def test_the_default_report_is_one_with_predictions(tmp_path):
+    from dljournal.project import Project
+
+    project = Project.from_config(tmp_path, {"default_report": "hw1"}, build=tmp_path / "build")
+    with pytest.raises(ProjectError, match="no cached result .* has artifacts/predictions.pt"):
+        dash.default_report(project)
+    save_result(project.results, "EXP01", None, report="hw1")
+    save_result(project.results, "EXP03", predictions(LABELS, PROBS), report="zeta")
+    save_result(project.results, "EXP02", predictions(LABELS, PROBS), report="alpha")
+    assert dash.default_report(project) == "alpha"  # hw1 has none: the first report that has one
+    save_result(project.results, "EXP04", predictions(LABELS, PROBS), report="hw1")
+    assert dash.default_report(project) == "hw1"
 
 
 def test_confident_mistakes_most_confident_first_ties_by_row(tmp_path):
@@ -115,7 +141,7 @@ def test_to_uint8_inverts_the_loaders_normalisation_exactly():
     a = {k: rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8) for k, n in (("x_train", 40), ("x_test", 8))}
     a |= {"y_train": np.zeros(40, dtype=np.int64), "y_test": np.zeros(8, dtype=np.int64)}
     ds = to_dataset("tiny", a, ("only",), "test arrays")
-    assert np.array_equal(dash.to_uint8(ds.test.x, ds.meta["mean"], ds.meta["std"]), a["x_test"])
+    assert np.array_equal(dash.to_uint8(ds.test.x, ds.norm), a["x_test"])
 
 
 def test_pngs_are_lossless_and_written_once(tmp_path):
@@ -134,18 +160,34 @@ def test_test_images_match_labels_or_fail(tmp_path):
     ds = load_dataset("cifar10", data_root=tmp_path, cache=tmp_path, synthetic=True, n_train=512, n_test=256)
     y = ds.test.y
     probs = torch.nn.functional.one_hot(y, 10).float()
-    art = {"labels": y, "probs": probs, "embeddings": torch.zeros(len(y), 2), "tsne": torch.zeros(len(y), 2),
-           "classes": list(ds.classes)}
+    art = {
+        "labels": y,
+        "probs": probs,
+        "embeddings": torch.zeros(len(y), 2),
+        "tsne": torch.zeros(len(y), 2),
+        "classes": list(ds.classes),
+    }
     kw = dict(data_root=tmp_path, cache=tmp_path, synthetic=True)
     p = dash.load_predictions(save_result(tmp_path / "r", "EXP03", art, profile="smoke"))
     pixels, source = dash.load_test_images(p, "cifar10", **kw)
     assert pixels.shape == (256, 32, 32, 3) and pixels.dtype == np.uint8 and "synthetic" in source
-    assert np.array_equal(pixels, dash.to_uint8(ds.test.x, ds.meta["mean"], ds.meta["std"]))
+    assert np.array_equal(pixels, dash.to_uint8(ds.test.x, ds.norm))
 
     rows = torch.tensor([5, 0, 200])  # a subset of the test set, with its rows stored beside it
-    sub = dash.load_predictions(save_result(tmp_path / "s", "EXP03", {
-        **art, "labels": y[rows], "probs": probs[rows], "embeddings": torch.zeros(3, 2), "tsne": torch.zeros(3, 2),
-        "index": rows}))
+    sub = dash.load_predictions(
+        save_result(
+            tmp_path / "s",
+            "EXP03",
+            {
+                **art,
+                "labels": y[rows],
+                "probs": probs[rows],
+                "embeddings": torch.zeros(3, 2),
+                "tsne": torch.zeros(3, 2),
+                "index": rows,
+            },
+        )
+    )
     assert np.array_equal(dash.load_test_images(sub, "cifar10", **kw)[0], pixels[rows.numpy()])
 
     with pytest.raises(ProjectError, match="3 rows but the cifar10 test set has 256: store an 'index'"):
@@ -158,8 +200,9 @@ def test_test_images_match_labels_or_fail(tmp_path):
 def test_the_module_imports_without_fiftyone_and_main_says_how_to_install(monkeypatch, capsys):
     assert not any(m.split(".")[0] == "fiftyone" for m in sys.modules)  # nothing imported it at the top
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "fiftyone" else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "fiftyone" else find_spec(name, *a)
+    )
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     assert dash.main(["--no-launch"]) == 2
     err = capsys.readouterr().err
@@ -168,8 +211,9 @@ def test_the_module_imports_without_fiftyone_and_main_says_how_to_install(monkey
 
 
 # ---- FiftyOne round trip: only where it is installed; every server it starts is stopped ----------
-needs_fiftyone = pytest.mark.skipif(importlib.util.find_spec("fiftyone") is None,
-                                    reason="FiftyOne is not installed (the dashboard extra)")
+needs_fiftyone = pytest.mark.skipif(
+    importlib.util.find_spec("fiftyone") is None, reason="FiftyOne is not installed (the dashboard extra)"
+)
 
 CHECK = """
 import json, sys
@@ -214,16 +258,37 @@ def test_fiftyone_round_trip_serves_the_app_and_stops_every_process(tmp_path):
     logits = torch.randn(n, 10, generator=torch.Generator().manual_seed(0))
     logits[torch.arange(n), ds.test.y[rows]] += 2.0 * (torch.arange(n) % 3 != 0)  # every third one mostly wrong
     probs = logits.softmax(1)
-    art = {"labels": ds.test.y[rows], "probs": probs, "embeddings": torch.randn(n, 6), "tsne": torch.randn(n, 2),
-           "classes": list(ds.classes), "index": rows}
+    art = {
+        "labels": ds.test.y[rows],
+        "probs": probs,
+        "embeddings": torch.randn(n, 6),
+        "tsne": torch.randn(n, 2),
+        "classes": list(ds.classes),
+        "index": rows,
+    }
     save_result(build / "results", "EXP03", art, profile="smoke")
-    p = dash.load_predictions(build / "results" / dash.DEFAULT_REPORT / "EXP03")
+    p = dash.load_predictions(build / "results" / REPORT / "EXP03")
 
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    app = subprocess.Popen([sys.executable, "-m", "dljournal.dashboard", "--build-dir", str(build),
-                            "--port", str(port), "--mistakes", "4"],
-                           cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dljournal.dashboard",
+            "--build-dir",
+            str(build),
+            "--port",
+            str(port),
+            "--mistakes",
+            "4",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     pids: set[int] = set()
     watchdog = threading.Timer(240, app.kill)  # a hung start fails the test instead of hanging it
     watchdog.start()
@@ -250,9 +315,14 @@ def test_fiftyone_round_trip_serves_the_app_and_stops_every_process(tmp_path):
             proc.kill()
     assert not survivors, f"outlived the dashboard: {[proc.pid for proc in survivors]}"
 
-    out = subprocess.run([sys.executable, "-c", CHECK, str(build / "dashboard" / "db"),
-                          f"{dash.DEFAULT_REPORT}.EXP03.smoke-synthetic"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK, str(build / "dashboard" / "db"), f"{REPORT}.EXP03.smoke-synthetic"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     wrong = int(p.wrong.sum())

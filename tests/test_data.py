@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from dljournal.data import data_identity, load_dataset, sample_function
-from dljournal.data.tensors import Split
+from dljournal.data.tensors import Normalisation, Split
 from dljournal.project import ProjectError
 
 
@@ -50,8 +50,12 @@ def test_missing_dataset_is_one_clear_line(tmp_path):
 def test_identity_is_remembered(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for n in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-              "t10k-labels-idx1-ubyte.gz"):
+    for n in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (raw / n).write_bytes(n.encode())
     memo = tmp_path / "memo.json"
     first = data_identity("mnist", data_root=tmp_path, memo=memo)
@@ -68,5 +72,6 @@ def test_real_mnist(shared_data, tmp_path):
     assert ds.train.y[0].item() == 5 and ds.test.y[0].item() == 7
     assert ds.train.x.shape == (60000, 1, 28, 28)
     assert abs(ds.train.x.mean().item()) < 1e-3 and abs(ds.train.x.std().item() - 1) < 1e-2
+    assert ds.norm == Normalisation((0.1307,), (0.3081,))  # torchvision's MNIST statistics, undone by norm.undo
     (raw,) = tmp_path.glob("MNIST-*/MNIST/raw")  # the extraction is keyed on the files' checksums
     assert not any(p.is_symlink() is False and p.suffix == ".gz" for p in raw.iterdir())

@@ -1,13 +1,13 @@
 """Dog breeds: ImageWoof-10 from its .npz, the Kaggle layout, the cache and the synthetic stand-in."""
+
 import io
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import SHARED_DATA
-from dljournal.data import load_dataset
-from dljournal.data import dogs
+
+from dljournal.data import dogs, load_dataset
 from dljournal.project import ProjectError
 
 RED, BLUE = (200, 30, 20), (20, 40, 210)
@@ -31,19 +31,38 @@ def woof_root(tmp_path):
     """A tiny ImageWoof .npz: class 0 red, class 1 blue, one greyscale JPEG, non-square sizes.
     As in the real file, ImageWoof's train and val each mix ImageNet training images (``n0…_N``)
     and ImageNet validation images (``ILSVRC2012_val_*``)."""
-    train = [jpeg((40, 30), RED), jpeg((30, 40), RED), jpeg((24, 24), (90, 90, 90), mode="L"),
-             jpeg((40, 30), BLUE), jpeg((32, 32), BLUE)]
+    train = [
+        jpeg((40, 30), RED),
+        jpeg((30, 40), RED),
+        jpeg((24, 24), (90, 90, 90), mode="L"),
+        jpeg((40, 30), BLUE),
+        jpeg((32, 32), BLUE),
+    ]
     val = [jpeg((20, 20), RED), jpeg((50, 20), BLUE)]
     (tmp_path / "dogs").mkdir()
     tb, to = pack(train)
     vb, vo = pack(val)
-    np.savez(tmp_path / dogs.IMAGEWOOF, class_names=np.array(["red_dog", "blue_dog"]),
-             class_wnids=np.array(["n0", "n1"]), train_jpeg=tb, train_offsets=to,
-             train_labels=np.array([0, 0, 0, 1, 1]),
-             train_source_paths=np.array(["train/n0/ILSVRC2012_val_00000907.JPEG", "train/n0/n0_12.JPEG",
-                                          "train/n0/n0_40.JPEG", "train/n1/n1_7.JPEG", "train/n1/n1_9.JPEG"]),
-             val_jpeg=vb, val_offsets=vo, val_labels=np.array([0, 1]),
-             val_source_paths=np.array(["val/n0/n0_3.JPEG", "val/n1/ILSVRC2012_val_00012345.JPEG"]))
+    np.savez(
+        tmp_path / dogs.IMAGEWOOF,
+        class_names=np.array(["red_dog", "blue_dog"]),
+        class_wnids=np.array(["n0", "n1"]),
+        train_jpeg=tb,
+        train_offsets=to,
+        train_labels=np.array([0, 0, 0, 1, 1]),
+        train_source_paths=np.array(
+            [
+                "train/n0/ILSVRC2012_val_00000907.JPEG",
+                "train/n0/n0_12.JPEG",
+                "train/n0/n0_40.JPEG",
+                "train/n1/n1_7.JPEG",
+                "train/n1/n1_9.JPEG",
+            ]
+        ),
+        val_jpeg=vb,
+        val_offsets=vo,
+        val_labels=np.array([0, 1]),
+        val_source_paths=np.array(["val/n0/n0_3.JPEG", "val/n1/ILSVRC2012_val_00012345.JPEG"]),
+    )
     return tmp_path
 
 
@@ -67,8 +86,12 @@ def test_imagewoof_npz_is_decoded_resized_and_cached(woof_root, tmp_path, monkey
 
 
 def test_split_by_provenance_puts_only_imagenet_val_photos_in_test():
-    paths = ["train/n02086240/ILSVRC2012_val_00000907.JPEG", "train/n02086240/n02086240_1234.JPEG",
-             "val/n02087394/n02087394_77.JPEG", "val/n02087394/ILSVRC2012_val_00049999.JPEG"]
+    paths = [
+        "train/n02086240/ILSVRC2012_val_00000907.JPEG",
+        "train/n02086240/n02086240_1234.JPEG",
+        "val/n02087394/n02087394_77.JPEG",
+        "val/n02087394/ILSVRC2012_val_00049999.JPEG",
+    ]
     seen, unseen = dogs.split_by_provenance(paths)
     assert seen.tolist() == [1, 2] and unseen.tolist() == [0, 3]
 

@@ -1,18 +1,34 @@
 """The smoke profile of every report, end to end, PDF included (the pytorch/examples dry run)."""
+
 import json
+import math
 
 import pytest
 from conftest import REPO
 from pypdf import PdfReader
 
+from dljournal.figures.render import render
+from dljournal.figures.spec import Arrays
 from dljournal.project import Project
 from dljournal.registry import experiments_for, load_experiments, reports
 from dljournal.report.views import num, pct
+from dljournal.result import FIGURE_ARRAYS
 from dljournal.runner import RunOptions, run
 
 load_experiments(Project.find(REPO))
 REPORTS = [r for r in reports() if not r.startswith("t_")]
 SPECS = [s for r in REPORTS for s in experiments_for(r)]
+
+
+def leaves(d, path=""):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from leaves(v, f"{path}.{k}")
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            yield from leaves(v, f"{path}[{i}]")
+    else:
+        yield path, d
 
 
 def pdf_pages(pdf):
@@ -25,8 +41,17 @@ def test_every_experiment_runs_in_smoke(smoke_build, spec):
     folder = project.results / spec.report / spec.id
     data = json.loads((folder / "result.json").read_text())
     assert data["profile"] == "smoke" and data["metrics"] and data["figures"]
-    for fig in data["figures"].values():
-        assert (folder / fig["file"]).stat().st_size > 1000
+    # every metric is a finite number, or null only where it means "never reached"
+    missing = [path for path, v in leaves(data["metrics"]) if v is None]
+    assert all("_to_" in path for path in missing), missing  # seconds_to_target, epochs_to_level
+    assert all(math.isfinite(v) for _, v in leaves(data["metrics"]) if isinstance(v, (int, float)))
+    drawn = project.build / "figures"
+    for name, fig in data["figures"].items():  # drawn by the build: a picture with content in it
+        path = render(fig["spec"], Arrays(folder / FIGURE_ARRAYS), drawn)
+        body = path.read_bytes()
+        assert len(body) > 1000, name
+        if path.suffix == ".svg":
+            assert body.count(b"<path") >= 5, f"{name}: an SVG with almost nothing drawn"
     assert all("synthetic" in v for v in data["provenance"]["data"].values())
     assert set(data["provenance"]) >= {"commit", "device", "started", "seconds", "versions", "seed"}
 

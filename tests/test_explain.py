@@ -1,4 +1,5 @@
 """What the networks learned: gradient ascent, Grad-CAM, saliency (their figures: test_figures)."""
+
 import pytest
 import torch
 from torch import nn

@@ -1,4 +1,5 @@
 """Figures are data until the build draws them: specs, their storage, the registry, the cache."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,15 @@ from dljournal.figures.render import figure_hash, render
 from dljournal.figures.spec import Arrays, decode, encode, save_arrays
 
 rng = np.random.default_rng(0)
-CURVES = {"a": {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
-                "train_acc": [0.5, 0.7, 0.8], "val_acc": [0.4, 0.6, float("nan")]}}
+CURVES = {
+    "a": {
+        "epoch": [1, 2, 3],
+        "train_loss": [1.0, 0.5, 0.3],
+        "val_loss": [1.1, 0.7, 0.6],
+        "train_acc": [0.5, 0.7, 0.8],
+        "val_acc": [0.4, 0.6, float("nan")],
+    }
+}
 # one spec per figure kind: the test below fails when a kind is registered without an example
 EXAMPLES = {
     "panels": lambda: viz.panels({"x": viz.draw_xy([1, 2], {"y": [3, 4]}, "x", "y")}),
@@ -34,16 +42,17 @@ EXAMPLES = {
     "embedding": lambda: viz.draw_embedding(rng.normal(size=(20, 2)), [0, 1] * 10, ["a", "b"], legend=True),
     "bars": lambda: viz.draw_bars(["cat → dog", "dog → cat"], [0.2, 0.1], "share"),
     "kernel_grid": lambda: viz.kernel_grid(torch.randn(8, 3, 3, 3, requires_grad=True), "stem"),
-    "activation_grid": lambda: viz.activation_grid(torch.randn(2, 3, 8, 8), {"c1": torch.rand(2, 4, 4, 4)},
-                                                   max_maps=2, image_mean=[0.5] * 3, image_std=[0.2] * 3),
-    "image_grid": lambda: viz.image_grid(torch.randn(5, 1, 8, 8), titles=list("abcde"), ncols=4),
-    "explanation_grid": lambda: viz.explanation_grid(torch.rand(2, 3, 8, 8), {"Grad-CAM": torch.rand(2, 8, 8)},
-                                                     ["a", "b"]),
+    "activation_grid": lambda: viz.activation_grid(torch.rand(2, 3, 8, 8), {"c1": torch.rand(2, 4, 4, 4)}, max_maps=2),
+    "image_grid": lambda: viz.image_grid(torch.randn(5, 1, 8, 8), titles=list("abcde"), ncols=4, rescale=True),
+    "explanation_grid": lambda: viz.explanation_grid(
+        torch.rand(2, 3, 8, 8), {"Grad-CAM": torch.rand(2, 8, 8)}, ["a", "b"]
+    ),
     "image_rows": lambda: viz.image_rows(torch.randint(0, 255, (2, 3, 3, 8, 8), dtype=torch.uint8), ["e1", "e2"]),
     "frame_grid": lambda: viz.frame_grid({"truth": torch.rand(3, 8, 8)}, ["t=1", "t=2", "t=3"]),
     "study_history": lambda: viz.study_history([0, 1, 2], [0.5, 0.7, 0.6]),
-    "study_slices": lambda: viz.study_slices({"lr": [(1e-3, 0.5, 0), (1e-2, 0.7, 1)], "act": [("relu", 0.5, 0)]},
-                                             log=["lr"]),
+    "study_slices": lambda: viz.study_slices(
+        {"lr": [(1e-3, 0.5, 0), (1e-2, 0.7, 1)], "act": [("relu", 0.5, 0)]}, log=["lr"]
+    ),
 }
 
 
@@ -104,9 +113,9 @@ def test_the_cache_key_is_the_data_and_the_drawing_code(tmp_path, monkeypatch):
 
 
 def test_overlay_and_rgb():
-    rgb = to_rgb(np.random.default_rng(0).normal(size=(2, 1, 8, 8)))  # grey becomes RGB, scaled per image
+    rgb = to_rgb(np.random.default_rng(0).normal(size=(2, 1, 8, 8)), rescale=True)  # grey becomes RGB, scaled per image
     assert rgb.shape == (2, 8, 8, 3) and rgb.min() >= 0 and rgb.max() <= 1
     over = overlay(rgb, np.random.default_rng(1).random((2, 8, 8)))
     assert over.shape == (2, 8, 8, 3) and 0 <= over.min() and over.max() <= 1
-    undone = to_rgb(np.zeros((1, 3, 2, 2)), mean=[0.5, 0.25, 0.0], std=[1, 1, 1])
-    assert np.allclose(undone[0, 0, 0], [0.5, 0.25, 0.0])
+    pixels = np.array([0.5, 0.25, 1.5]).reshape(1, 3, 1, 1)  # pixels (``ds.norm.undo(x)``) are shown as they are
+    assert np.allclose(to_rgb(pixels)[0, 0, 0], [0.5, 0.25, 1.0])  # clipped to [0, 1], never rescaled

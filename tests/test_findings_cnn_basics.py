@@ -1,5 +1,6 @@
 """The findings of the CNN-basics report (experiments/cnn_basics/findings.py) on hand-made results, each
 verdict where it holds and where it fails, and once on the cached quick results when they exist."""
+
 from __future__ import annotations
 
 import copy
@@ -31,29 +32,71 @@ def _grid(accs: dict[tuple[float, int], float]) -> list[dict]:
     return [{"lr": lr, "batch_size": bs, "val acc": a} for (lr, bs), a in accs.items()]
 
 
-def _arch(dataset: str, grid: list[dict], torch_acc: float, keras_acc: float, params: int, *,
-          train_acc: float = 0.9, val: list[float] | None = None, config: dict | None = None) -> dict:
-    return {"metrics": {"pytorch": {"params": params, "test_acc": torch_acc, "train_acc": train_acc},
-                        "keras": {"params": params, "test_acc": keras_acc}, "params_equal": True, "grid": grid},
-            "history": {"PyTorch": {"val_acc": val or [0.4, 0.5, 0.6]}},
-            "config": config or {}, "dataset": dataset}
+def _arch(
+    dataset: str,
+    grid: list[dict],
+    torch_acc: float,
+    keras_acc: float,
+    params: int,
+    *,
+    train_acc: float = 0.9,
+    val: list[float] | None = None,
+    config: dict | None = None,
+) -> dict:
+    return {
+        "metrics": {
+            "pytorch": {"params": params, "test_acc": torch_acc, "train_acc": train_acc},
+            "keras": {"params": params, "test_acc": keras_acc},
+            "params_equal": True,
+            "grid": grid,
+        },
+        "history": {"PyTorch": {"val_acc": val or [0.4, 0.5, 0.6]}},
+        "config": config or {},
+        "dataset": dataset,
+    }
 
 
 def base() -> dict:
     """Hand-made results like the quick ones: LeNet's frameworks agree, VGG is near chance."""
     return {
-        "EXP01": _arch("mnist", _grid({(1e-3, 64): 0.93, (1e-3, 256): 0.84, (3e-3, 64): 0.96, (3e-3, 256): 0.92}),
-                       0.9926, 0.9922, 61706),
-        "EXP02": _arch("cifar100", _grid({(1e-3, 64): 0.021, (1e-3, 128): 0.013, (3e-3, 64): 0.017,
-                                          (3e-3, 128): 0.020}), 0.081, 0.064, 967764, train_acc=0.06,
-                       config={"arch_kwargs": [["width", 0.25]]}),
-        "EXP03": _arch("cifar10", _grid({(1e-3, 64): 0.31, (1e-3, 256): 0.21, (3e-3, 64): 0.26, (3e-3, 256): 0.23}),
-                       0.635, 0.618, 78042, val=[0.43, 0.49, 0.59, 0.63, 0.64]),
-        "EXP04": {"metrics": {"cam_centre_share": {"correct": {"mean": 0.338, "n": 500},
-                                                   "wrong": {"mean": 0.340, "n": 500}},
-                              "cam_centre_uniform": 0.25}},
-        "EXP05": {"metrics": {"probe": {"test_acc": 0.90}, "finetune": {"test_acc": 0.882},
-                              "scratch": {"test_acc": 0.382}, "n_test": 500}},
+        "EXP01": _arch(
+            "mnist",
+            _grid({(1e-3, 64): 0.93, (1e-3, 256): 0.84, (3e-3, 64): 0.96, (3e-3, 256): 0.92}),
+            0.9926,
+            0.9922,
+            61706,
+        ),
+        "EXP02": _arch(
+            "cifar100",
+            _grid({(1e-3, 64): 0.021, (1e-3, 128): 0.013, (3e-3, 64): 0.017, (3e-3, 128): 0.020}),
+            0.081,
+            0.064,
+            967764,
+            train_acc=0.06,
+            config={"arch_kwargs": [["width", 0.25]]},
+        ),
+        "EXP03": _arch(
+            "cifar10",
+            _grid({(1e-3, 64): 0.31, (1e-3, 256): 0.21, (3e-3, 64): 0.26, (3e-3, 256): 0.23}),
+            0.635,
+            0.618,
+            78042,
+            val=[0.43, 0.49, 0.59, 0.63, 0.64],
+        ),
+        "EXP04": {
+            "metrics": {
+                "cam_centre_share": {"correct": {"mean": 0.338, "n": 500}, "wrong": {"mean": 0.340, "n": 500}},
+                "cam_centre_uniform": 0.25,
+            }
+        },
+        "EXP05": {
+            "metrics": {
+                "probe": {"test_acc": 0.90},
+                "finetune": {"test_acc": 0.882},
+                "scratch": {"test_acc": 0.382},
+                "n_test": 500,
+            }
+        },
     }
 
 
@@ -77,6 +120,7 @@ def changed(**edits) -> dict:
 
 
 # ---- the grid studies ------------------------------------------------------------------------------
+
 
 def test_grid_smaller_batch_wins_at_every_learning_rate():
     g = run()["grid"]["EXP01"]
@@ -107,14 +151,17 @@ def test_grid_larger_batch_wins_and_interaction():
 
 def test_grid_with_one_learning_rate_and_an_unknown_dataset():
     one = _grid({(1e-3, 64): 0.2, (1e-3, 256): 0.1})
+
     def edit(s):
         s["metrics"]["grid"] = one
         s["dataset"] = "synthetic"
+
     g = changed(EXP03=edit)["grid"]["EXP03"]
     assert g["small_wins_all"] and g["chance"] is None and not g["near_chance"]
 
 
 # ---- frameworks, VGG, ResNet -----------------------------------------------------------------------
+
 
 def test_frameworks_agree_only_on_lenet():
     f = run()
@@ -128,6 +175,7 @@ def test_frameworks_agree_only_on_lenet():
 def test_frameworks_all_agree_and_params_differ():
     def close(s):
         s["metrics"]["keras"]["test_acc"] = s["metrics"]["pytorch"]["test_acc"] - 0.001
+
     f = changed(EXP02=close, EXP03=lambda s: (close(s), s["metrics"].update(params_equal=False)))
     assert f["hypotheses"]["frameworks_agree"] is True and f["disagree"] == "none"
     assert not f["params_equal_all"] and f["params_differ"] == "ResNet-8"
@@ -153,6 +201,7 @@ def test_resnet_params_ratio_and_validation_curve():
 
 # ---- Grad-CAM --------------------------------------------------------------------------------------
 
+
 def test_cam_correct_above_uniform_and_mistakes_not_shown_to_differ():
     f = run()["cam"]
     assert f["correct_above_uniform"] and f["above_uniform_p"] == "p < 0.001"
@@ -164,6 +213,7 @@ def test_cam_correct_above_uniform_and_mistakes_not_shown_to_differ():
 def test_cam_mistakes_clearly_less_central_and_correct_not_above_uniform():
     def edit(s):
         s["metrics"]["cam_centre_share"] = {"correct": {"mean": 0.26, "n": 50}, "wrong": {"mean": 0.10, "n": 500}}
+
     f = changed(EXP04=edit)
     assert f["cam"]["wrong_less_central"] and not f["cam"]["correct_above_uniform"]
     assert f["hypotheses"]["cam_central_when_right"] is False
@@ -172,6 +222,7 @@ def test_cam_mistakes_clearly_less_central_and_correct_not_above_uniform():
 def test_cam_without_mistakes_measures_nothing():
     def edit(s):
         s["metrics"]["cam_centre_share"]["wrong"] = {"mean": None, "n": 0}
+
     f = changed(EXP04=edit)["cam"]
     assert f["above_uniform_p"] == "not measured" and not f["correct_above_uniform"] and not f["wrong_less_central"]
 
@@ -179,10 +230,12 @@ def test_cam_without_mistakes_measures_nothing():
 def test_cam_mistakes_clearly_more_central():
     def edit(s):
         s["metrics"]["cam_centre_share"]["wrong"] = {"mean": 0.5, "n": 500}
+
     assert changed(EXP04=edit)["cam"]["wrong_more_central"]
 
 
 # ---- transfer --------------------------------------------------------------------------------------
+
 
 def test_transfer_clears_the_bar_by_a_wide_margin():
     f = run()
@@ -197,6 +250,7 @@ def test_transfer_clears_the_bar_by_a_wide_margin():
 def test_transfer_below_the_bar_and_no_wide_margin():
     def edit(s):
         s["metrics"].update(probe={"test_acc": 0.45}, finetune={"test_acc": 0.60}, scratch={"test_acc": 0.55})
+
     f = changed(EXP05=edit)
     t = f["transfer"]
     assert t["best"] == "fine-tuning" and not t["clears_bar"] and t["finetune_better"]
@@ -205,6 +259,7 @@ def test_transfer_below_the_bar_and_no_wide_margin():
 
 
 # ---- the cached results ----------------------------------------------------------------------------
+
 
 def test_findings_on_the_cached_results():
     from dljournal.store import ResultStore

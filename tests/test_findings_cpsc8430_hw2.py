@@ -1,5 +1,6 @@
 """HW2's findings (experiments/cpsc8430_hw2/findings.py) on hand-made results: every hypothesis both
 ways, the decoders compared, and the real cached results when they exist."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,31 +26,58 @@ F = load_module()
 
 
 def exp01(vocab_size=2892, distinct=6015, unk_rate=0.0212, top_share=0.543, singletons=2285, profile="quick"):
-    return fake_result("EXP01", {"vocab_size": vocab_size, "distinct_words": distinct, "unk_rate": unk_rate,
-                                 "top_word_share": top_share, "singletons": singletons,
-                                 "captions_per_video": {"mean": 16.7, "min": 5, "max": 37}}, profile=profile)
+    return fake_result(
+        "EXP01",
+        {
+            "vocab_size": vocab_size,
+            "distinct_words": distinct,
+            "unk_rate": unk_rate,
+            "top_word_share": top_share,
+            "singletons": singletons,
+            "captions_per_video": {"mean": 16.7, "min": 5, "max": 37},
+        },
+        profile=profile,
+    )
 
 
 def model(label, exact_greedy=1.0, exact_beam=1.0, first=8.0, final=0.1):
-    return {"label": label, "first_loss": first, "final_loss": final,
-            "greedy": {"exact": exact_greedy, "bleu1": 1.0, "bleu4": 1.0},
-            "beam": {"exact": exact_beam, "bleu1": 1.0, "bleu4": 1.0}}
+    return {
+        "label": label,
+        "first_loss": first,
+        "final_loss": final,
+        "greedy": {"exact": exact_greedy, "bleu1": 1.0, "bleu4": 1.0},
+        "beam": {"exact": exact_beam, "bleu1": 1.0, "bleu4": 1.0},
+    }
 
 
 def exp02(models=None, videos=None, synthetic=False, frame_stride=4):
     models = models or {"lstm": model("LSTM"), "gru": model("GRU")}
-    metrics = {"has_features": videos is not None, "synthetic_data": synthetic, "vocab_size": 2892,
-               "overfit": {"videos": 16, "epochs": 80, "frames": 20,
-                           "all_exact": all(m["greedy"]["exact"] == 1 == m["beam"]["exact"] for m in models.values()),
-                           "models": models}}
+    metrics = {
+        "has_features": videos is not None,
+        "synthetic_data": synthetic,
+        "vocab_size": 2892,
+        "overfit": {
+            "videos": 16,
+            "epochs": 80,
+            "frames": 20,
+            "all_exact": all(m["greedy"]["exact"] == 1 == m["beam"]["exact"] for m in models.values()),
+            "models": models,
+        },
+    }
     if videos is not None:
         metrics["videos"] = videos
     return fake_result("EXP02", metrics, config={"frame_stride": frame_stride})
 
 
 def exp03(share1=0.70, share4=0.125):
-    return fake_result("EXP03", {"fixed_vs_human": {"bleu1": share1, "bleu4": share4},
-                                 "best_constant": {"bleu1": 0.61, "bleu4": 0.046}, "human": {"bleu1": 0.87}})
+    return fake_result(
+        "EXP03",
+        {
+            "fixed_vs_human": {"bleu1": share1, "bleu4": share4},
+            "best_constant": {"bleu1": 0.61, "bleu4": 0.046},
+            "human": {"bleu1": 0.87},
+        },
+    )
 
 
 def results(e1=None, e2=None, e3=None):
@@ -57,6 +85,7 @@ def results(e1=None, e2=None, e3=None):
 
 
 # ---- H1: the vocabulary ----------------------------------------------------------------------------
+
 
 def test_first_hypothesis_holds_on_msvd_like_counts():
     v = F.findings(results())["vocab"]
@@ -66,11 +95,14 @@ def test_first_hypothesis_holds_on_msvd_like_counts():
     assert v["shrinks_cheaply"] and v["steep"] and v["h1_holds"]
 
 
-@pytest.mark.parametrize("kwargs, cheaply, steep", [
-    ({"unk_rate": 0.08}, False, True),  # the minimum count costs too much text
-    ({"vocab_size": 5004}, False, True),  # keeps 83 % of the distinct words: hardly shrinks
-    ({"top_share": 0.3}, True, False),  # a flat distribution
-])
+@pytest.mark.parametrize(
+    "kwargs, cheaply, steep",
+    [
+        ({"unk_rate": 0.08}, False, True),  # the minimum count costs too much text
+        ({"vocab_size": 5004}, False, True),  # keeps 83 % of the distinct words: hardly shrinks
+        ({"top_share": 0.3}, True, False),  # a flat distribution
+    ],
+)
 def test_first_hypothesis_fails(kwargs, cheaply, steep):
     v = F.findings(results(e1=exp01(**kwargs)))["vocab"]
     assert (v["shrinks_cheaply"], v["steep"], v["h1_holds"]) == (cheaply, steep, False)
@@ -78,12 +110,18 @@ def test_first_hypothesis_fails(kwargs, cheaply, steep):
 
 # ---- H2: the implementation ------------------------------------------------------------------------
 
+
 def test_overfit_check_all_exact():
     f = F.findings(results())
     o = f["overfit"]
     assert o["labels"] == ["LSTM", "GRU"] and o["all_exact"] and o["losses_fall"] and f["h2_overfit_holds"]
-    assert o["rows"][0] == {"label": "LSTM", "first_loss": 8.0, "final_loss": 0.1, "greedy_exact": 1.0,
-                            "beam_exact": 1.0}
+    assert o["rows"][0] == {
+        "label": "LSTM",
+        "first_loss": 8.0,
+        "final_loss": 0.1,
+        "greedy_exact": 1.0,
+        "beam_exact": 1.0,
+    }
 
 
 def test_overfit_check_falls_short():
@@ -93,16 +131,26 @@ def test_overfit_check_falls_short():
 
 def test_no_features_no_video_verdict():
     v = F.findings(results())["videos"]
-    assert v == {"has_features": False, "synthetic": False, "real": False, "beam_at_least_greedy": None,
-                 "best_decoder": None, "best_bleu1": None}
+    assert v == {
+        "has_features": False,
+        "synthetic": False,
+        "real": False,
+        "beam_at_least_greedy": None,
+        "best_decoder": None,
+        "best_bleu1": None,
+    }
 
 
-@pytest.mark.parametrize("beam, greedy, wins, decoder", [(0.70, 0.66, True, "beam search"),
-                                                         (0.66, 0.66, True, "beam search"),
-                                                         (0.60, 0.66, False, "greedy")])
+@pytest.mark.parametrize(
+    "beam, greedy, wins, decoder",
+    [(0.70, 0.66, True, "beam search"), (0.66, 0.66, True, "beam search"), (0.60, 0.66, False, "greedy")],
+)
 def test_beam_against_greedy_on_videos(beam, greedy, wins, decoder):
-    videos = {"split": "held-out videos", "greedy": {"bleu1": greedy, "bleu4": 0.2},
-              "beam": {"bleu1": beam, "bleu4": 0.2}}
+    videos = {
+        "split": "held-out videos",
+        "greedy": {"bleu1": greedy, "bleu4": 0.2},
+        "beam": {"bleu1": beam, "bleu4": 0.2},
+    }
     v = F.findings(results(e2=exp02(videos=videos)))["videos"]
     assert v["real"] and v["beam_at_least_greedy"] is wins and v["best_decoder"] == decoder
     assert v["best_bleu1"] == max(beam, greedy)
@@ -116,6 +164,7 @@ def test_synthetic_videos_are_not_real_and_smoke_is_said():
 
 
 # ---- H3: what BLEU@1 means -------------------------------------------------------------------------
+
 
 def test_third_hypothesis_holds_and_bleu4_separates_more():
     b = F.findings(results())["bleu"]
@@ -134,6 +183,7 @@ def test_a_fixed_caption_that_beats_humans_is_said():
 
 
 # ---- the real cached results -----------------------------------------------------------------------
+
 
 def test_real_results_give_plain_complete_findings():
     from dljournal.store import ResultStore

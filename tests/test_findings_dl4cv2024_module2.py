@@ -1,5 +1,6 @@
 """The findings of the DL4CV module 2 report on hand-made results: every verdict both ways, the
 rankings, and (when the cached quick results exist) the real results, complete and plain."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -31,49 +32,102 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 
 def run(acc, std=0.0, seeds=1, gap=0.05, to_target=None, params=45_000.0, sec=2.0):
-    return {"test_acc": acc, "test_acc_std": std, "seeds": seeds, "gap": gap, "gap_std": 0.0,
-            "seconds_to_target": to_target, "params": params, "seconds_per_epoch": sec}
+    return {
+        "test_acc": acc,
+        "test_acc_std": std,
+        "seeds": seeds,
+        "gap": gap,
+        "gap_std": 0.0,
+        "seconds_to_target": to_target,
+        "params": params,
+        "seconds_per_epoch": sec,
+    }
 
 
 def exp01(wider=0.60, deeper=0.50, base=0.54, shallower=0.56, five=0.55, targets=(None, 5.0, None, 25.0, 17.0)):
-    accs = dict(zip([F.ARCH_BASELINE, "shallower (1-1-1)", F.DEEPER, F.WIDER, "5×5 filters"],
-                    [base, shallower, deeper, wider, five]))
+    accs = dict(
+        zip(
+            [F.ARCH_BASELINE, "shallower (1-1-1)", F.DEEPER, F.WIDER, "5×5 filters"],
+            [base, shallower, deeper, wider, five],
+        )
+    )
     metrics = {k: run(a, to_target=t) for (k, a), t in zip(accs.items(), targets)}
     return fake_result("EXP01", metrics, config={"target": 0.55, "epochs": 6})
 
 
 def exp02(bn=0.65, dropout=0.52, wd=0.537, none=0.54, bn_target=6.8, dropout_target=None, train_acc=(0.5, 0.56, 0.59)):
-    metrics = {F.NO_REG: run(none, gap=0.05), "dropout 0.3": run(dropout, gap=0.047, to_target=dropout_target),
-               F.BATCH_NORM: run(bn, gap=0.137, to_target=bn_target), "weight decay 5e-4": run(wd, gap=0.055)}
+    metrics = {
+        F.NO_REG: run(none, gap=0.05),
+        "dropout 0.3": run(dropout, gap=0.047, to_target=dropout_target),
+        F.BATCH_NORM: run(bn, gap=0.137, to_target=bn_target),
+        "weight decay 5e-4": run(wd, gap=0.055),
+    }
     history = {F.NO_REG: [{"train_acc": list(train_acc), "val_acc": [0.5, 0.53, 0.54]}]}
     return fake_result("EXP02", metrics, history=history, config={"target": 0.55, "epochs": 6})
 
 
 def exp03(final=0.682, base=0.544, std=0.005, confused=None):
-    confused = confused or [{"true": "cat", "predicted": "dog", "rate": 0.25}, {"true": "dog", "predicted": "cat", "rate": 0.11},
-                            {"true": "truck", "predicted": "automobile", "rate": 0.1}, {"true": "bird", "predicted": "deer", "rate": 0.1}]
-    metrics = {"baseline": run(base, std, 3), "final": run(final, std, 3), "classes": CLASSES, "confused": confused,
-               "mistakes": 3192, "test_size": 10_000, "confident_pairs": [{"pair": "bird → airplane", "n": 6},
-                                                                         {"pair": "automobile → truck", "n": 3}]}
+    confused = confused or [
+        {"true": "cat", "predicted": "dog", "rate": 0.25},
+        {"true": "dog", "predicted": "cat", "rate": 0.11},
+        {"true": "truck", "predicted": "automobile", "rate": 0.1},
+        {"true": "bird", "predicted": "deer", "rate": 0.1},
+    ]
+    metrics = {
+        "baseline": run(base, std, 3),
+        "final": run(final, std, 3),
+        "classes": CLASSES,
+        "confused": confused,
+        "mistakes": 3192,
+        "test_size": 10_000,
+        "confident_pairs": [{"pair": "bird → airplane", "n": 6}, {"pair": "automobile → truck", "n": 3}],
+    }
     return fake_result("EXP03", metrics, config={"n_train": 10_000, "n_val": 5000})
 
 
 def row(method, val, test, seconds=10.0):
-    return {"method": method, "lr": 0.001, "schedule": "cosine", "val acc": val, "epoch": 2, "seconds": seconds,
-            "test acc": test}
+    return {
+        "method": method,
+        "lr": 0.001,
+        "schedule": "cosine",
+        "val acc": val,
+        "epoch": 2,
+        "seconds": seconds,
+        "test acc": test,
+    }
 
 
 def exp04(probe=(0.708, 0.676), ft_all=(0.64, 0.592), ft_low=(0.584, 0.548), n_test=500):
-    best = {F.PROBE: row(F.PROBE, *probe, seconds=8.0), F.FT_ALL: row(F.FT_ALL, *ft_all, seconds=16.0),
-            F.FT_LOW: row(F.FT_LOW, *ft_low, seconds=12.0)}
-    return fake_result("EXP04", {"best": best, "backbone": "efficientnet_lite0", "substitute_for": "resnet18",
-                                 "n_train": 1000, "n_test": n_test})
+    best = {
+        F.PROBE: row(F.PROBE, *probe, seconds=8.0),
+        F.FT_ALL: row(F.FT_ALL, *ft_all, seconds=16.0),
+        F.FT_LOW: row(F.FT_LOW, *ft_low, seconds=12.0),
+    }
+    return fake_result(
+        "EXP04",
+        {
+            "best": best,
+            "backbone": "efficientnet_lite0",
+            "substitute_for": "resnet18",
+            "n_train": 1000,
+            "n_test": n_test,
+        },
+    )
 
 
 def exp05(full=0.575, tsne=0.566, pca=0.359, asked=("dinov2_vits14", "clip_vit_b32")):
     sep = {"full space": {"knn_acc": full}, "PCA": {"knn_acc": pca}, "t-SNE": {"knn_acc": tsne}}
-    return fake_result("EXP05", {"efficientnet_lite0": {"asked_for": list(asked), "probe": {"test_acc": 0.708},
-                                                        "separability": sep, "dim": 1280}})
+    return fake_result(
+        "EXP05",
+        {
+            "efficientnet_lite0": {
+                "asked_for": list(asked),
+                "probe": {"test_acc": 0.708},
+                "separability": sep,
+                "dim": 1280,
+            }
+        },
+    )
 
 
 def results(**over):
@@ -101,8 +155,10 @@ def test_architecture_when_the_baseline_wins_and_nothing_reaches_the_target():
     assert a["fastest"] is None and a["fastest_seconds"] is None and a["reached"] == 0
 
 
-@pytest.mark.parametrize("wider, deeper, holds, word", [
-    (0.60, 0.50, True, "holds"), (0.50, 0.60, False, "fails"), (0.555, 0.55, False, "not shown")])
+@pytest.mark.parametrize(
+    "wider, deeper, holds, word",
+    [(0.60, 0.50, True, "holds"), (0.50, 0.60, False, "fails"), (0.555, 0.55, False, "not shown")],
+)
 def test_width_over_depth_needs_more_than_seed_noise(wider, deeper, holds, word):
     v = fnd(EXP01=exp01(wider=wider, deeper=deeper))["arch"]["width_over_depth"]
     assert (v["holds"], v["word"]) == (holds, word)
@@ -166,8 +222,12 @@ def test_lookalike_confusions_against_chance():
 
 
 def test_crossing_confusions_are_not_lookalikes():
-    cross = [{"true": "cat", "predicted": "truck", "rate": 0.2}, {"true": "ship", "predicted": "bird", "rate": 0.1},
-             {"true": "dog", "predicted": "cat", "rate": 0.1}, {"true": "frog", "predicted": "automobile", "rate": 0.1}]
+    cross = [
+        {"true": "cat", "predicted": "truck", "rate": 0.2},
+        {"true": "ship", "predicted": "bird", "rate": 0.1},
+        {"true": "dog", "predicted": "cat", "rate": 0.1},
+        {"true": "frog", "predicted": "automobile", "rate": 0.1},
+    ]
     h = fnd(EXP03=exp03(confused=cross))["headline"]
     assert h["within_group"] == 1 and not h["lookalike"]
 

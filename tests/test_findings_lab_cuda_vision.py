@@ -1,5 +1,6 @@
 """The findings of the lab "CUDA Vision" report on hand-made results: every hypothesis and verdict
 both ways, the rankings, and (when the cached quick results exist) the real results, plain and complete."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,23 +31,39 @@ F = _load()
 
 
 def exp01(acc=0.8855, last_in=0.39, last_out=0.61):
-    first = {"net.1.weight": 0.32, "net.1.bias": 0.011, "net.4.weight": 0.18, "net.4.bias": 0.024,
-             "net.10.weight": 0.086, "net.10.bias": 0.115}
-    last = {"net.1.weight": last_in, "net.1.bias": 0.013, "net.4.weight": 0.30, "net.4.bias": 0.013,
-            "net.10.weight": last_out, "net.10.bias": 0.044}
+    first = {
+        "net.1.weight": 0.32,
+        "net.1.bias": 0.011,
+        "net.4.weight": 0.18,
+        "net.4.bias": 0.024,
+        "net.10.weight": 0.086,
+        "net.10.bias": 0.115,
+    }
+    last = {
+        "net.1.weight": last_in,
+        "net.1.bias": 0.013,
+        "net.4.weight": 0.30,
+        "net.4.bias": 0.013,
+        "net.10.weight": last_out,
+        "net.10.bias": 0.044,
+    }
     return fake_result("EXP01", {"mlp": {"test_acc": acc}, "grad_norm_first": first, "grad_norm_last": last})
 
 
 def exp02(tuned=0.8841, most="dropout", resumed=0):
     importance = {"dropout": 0.75, "width": 0.24, "lr": 0.01}
     importance[most] = 0.9
-    return fake_result("EXP02", {"final": {"test_acc": tuned}, "importance": importance, "most_important": most,
-                                 "resumed_trials": resumed})
+    return fake_result(
+        "EXP02",
+        {"final": {"test_acc": tuned}, "importance": importance, "most_important": most, "resumed_trials": resumed},
+    )
 
 
 def exp03(cnn=0.7175, mlp=0.5536, cnn_params=45_402.0, mlp_params=3_676_682.0):
-    return fake_result("EXP03", {"summary": {"MLP": {"test_acc": mlp, "params": mlp_params},
-                                             "CNN": {"test_acc": cnn, "params": cnn_params}}})
+    return fake_result(
+        "EXP03",
+        {"summary": {"MLP": {"test_acc": mlp, "params": mlp_params}, "CNN": {"test_acc": cnn, "params": cnn_params}}},
+    )
 
 
 def reg(acc, gap, near_zero=0.014, mean_abs=0.049, train_loss=0.82):
@@ -54,8 +71,14 @@ def reg(acc, gap, near_zero=0.014, mean_abs=0.049, train_loss=0.82):
 
 
 def exp04(none_gap=0.075, l2_gap=0.061, l1_gap=0.062, l2_zero=0.196, l1_zero=0.307):
-    return fake_result("EXP04", {"none": reg(0.6425, none_gap), "L2 (weight decay 0.0005)": reg(0.6474, l2_gap, l2_zero),
-                                 "L1 (λ = 5e-05)": reg(0.6356, l1_gap, l1_zero)})
+    return fake_result(
+        "EXP04",
+        {
+            "none": reg(0.6425, none_gap),
+            "L2 (weight decay 0.0005)": reg(0.6474, l2_gap, l2_zero),
+            "L1 (λ = 5e-05)": reg(0.6356, l1_gap, l1_zero),
+        },
+    )
 
 
 def exp05(aug_acc=0.6433, aug_gap=0.0097):
@@ -65,23 +88,43 @@ def exp05(aug_acc=0.6433, aug_gap=0.0097):
 def exp10(conv=(0.0185, 0.0219, 0.0180), cnn=(0.0213, 0.0214, 0.0215), copy=0.0399, size=32):
     def m(loss, first, last):
         return {"test_loss": loss, "mse_first": first, "mse_last": last}
-    return fake_result("EXP10", {"convlstm": m(*conv), "frame_cnn": m(*cnn), "copy_last": m(copy, copy, copy)},
-                       config={"size": size})
+
+    return fake_result(
+        "EXP10", {"convlstm": m(*conv), "frame_cnn": m(*cnn), "copy_last": m(copy, copy, copy)}, config={"size": size}
+    )
 
 
 def exp11(lstm=39, gru=39, conv=32, conv_train=0.75, split="time", f1=(0.835, 0.8, 0.41)):
     n = 42
+
     def m(hits, f, train=1.0):
         return {"test_acc": hits / n, "macro_f1": f, "train_acc": train}
-    return fake_result("EXP11", {"lstm": m(lstm, f1[0]), "gru": m(gru, f1[1]), "convlstm": m(conv, f1[2], conv_train),
-                                 "clips": {"train": 79, "validation": 16, "test": n}, "frame_size": 64, "split": split},
-                       config={"width": 8, "features": 256})
+
+    return fake_result(
+        "EXP11",
+        {
+            "lstm": m(lstm, f1[0]),
+            "gru": m(gru, f1[1]),
+            "convlstm": m(conv, f1[2], conv_train),
+            "clips": {"train": 79, "validation": 16, "test": n},
+            "frame_size": 64,
+            "split": split,
+        },
+        config={"width": 8, "features": 256},
+    )
 
 
 def fnd(**over) -> dict:
     """The findings as the templates see them (dataclasses turned into dicts)."""
-    base = {"EXP01": exp01(), "EXP02": exp02(), "EXP03": exp03(), "EXP04": exp04(), "EXP05": exp05(),
-            "EXP10": exp10(), "EXP11": exp11()}
+    base = {
+        "EXP01": exp01(),
+        "EXP02": exp02(),
+        "EXP03": exp03(),
+        "EXP04": exp04(),
+        "EXP05": exp05(),
+        "EXP10": exp10(),
+        "EXP11": exp11(),
+    }
     return plain(F.findings({**base, **over}))
 
 
@@ -111,7 +154,8 @@ def test_a_difference_under_two_standard_errors_is_not_decided():
     # 0.7 pt on 10,000 images at 89 %: 1.6 standard errors of the difference
     f = fnd(EXP02=exp02(tuned=0.8925))["fashion"]
     assert not f["tuned_vs_hand"]["decided"] and f["tuned_vs_hand"]["detail"] == (
-        "+0.7 ± 0.4 pt on 10,000 test images, within test-set noise")
+        "+0.7 ± 0.4 pt on 10,000 test images, within test-set noise"
+    )
 
 
 def test_hypothesis_1_the_other_way():
@@ -128,11 +172,15 @@ def test_hypothesis_2_holds_wide_with_far_fewer_parameters():
     assert c["cnn_vs_mlp"]["detail"] == "+16.4 ± 0.7 pt on 10,000 test images"
 
 
-@pytest.mark.parametrize("cnn, cnn_params, word", [
-    (0.58, 45_402.0, "Holds only in part"),  # beyond noise, but under five points
-    (0.7175, 1_000_000.0, "Holds only in part"),  # wide, but only 3.7x fewer parameters
-    (0.555, 45_402.0, "Fails"),  # within test-set noise
-    (0.50, 45_402.0, "Fails")])
+@pytest.mark.parametrize(
+    "cnn, cnn_params, word",
+    [
+        (0.58, 45_402.0, "Holds only in part"),  # beyond noise, but under five points
+        (0.7175, 1_000_000.0, "Holds only in part"),  # wide, but only 3.7x fewer parameters
+        (0.555, 45_402.0, "Fails"),  # within test-set noise
+        (0.50, 45_402.0, "Fails"),
+    ],
+)
 def test_hypothesis_2_fails_or_holds_in_part(cnn, cnn_params, word):
     assert fnd(EXP03=exp03(cnn=cnn, cnn_params=cnn_params))["cifar"]["h2_word"] == word
 
@@ -171,7 +219,7 @@ def test_kth_ranking_with_a_tie_and_the_lead_in_clips():
     assert k["top"] == "LSTM and the GRU" and k["tie"] and k["runner_up"] == "ConvLSTM" and k["lead_clips"] == 7
     assert k["clip_worth"] == pytest.approx(1 / 42) and k["low_f1"] == ["GRU", "ConvLSTM"]
     assert k["convlstm_underfits"] and k["time_split"] and not k["person_split"]
-    assert k["linear_params"] == 2 * 8 * 8 ** 2 * 256 + 256 and k["clips_total"] == 137
+    assert k["linear_params"] == 2 * 8 * 8**2 * 256 + 256 and k["clips_total"] == 137
 
 
 def test_kth_single_winner_and_no_underfitting():

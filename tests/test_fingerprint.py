@@ -1,13 +1,17 @@
 """The cache key: changes with code, config, profile, data and seed; not with narrative."""
+
 import dataclasses
 
+import pytest
 from conftest import load_module, make_project
 
+from dljournal.cache import cache_key, key_parts
 from dljournal.profiles import get_profile
 from dljournal.registry import get_experiment
-from dljournal.runner import cache_key, key_parts
 
-MODULE = '''
+pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
+
+MODULE = """
 from dataclasses import dataclass
 from dljournal import Result, experiment
 
@@ -27,11 +31,12 @@ def one(ctx):
 @experiment("EXP02", report="{report}", title="two", question="q")
 def two(ctx):
     return Result(metrics={{"v": {two}}})
-'''
+"""
 
 
-def keys(tmp_path, report="t_fp", scale=2, epochs=5, two=1, comment="# a comment",
-         profile="quick", seed=0, data_root=None):
+def keys(
+    tmp_path, report="t_fp", scale=2, epochs=5, two=1, comment="# a comment", profile="quick", seed=0, data_root=None
+):
     project = make_project(tmp_path)
     source = MODULE.format(report=report, scale=scale, epochs=epochs, two=two).replace("# a comment", comment)
     load_module(project.experiments / "fp_mod.py", "fp_mod", source)
@@ -79,25 +84,34 @@ def test_engine_code_counts(tmp_path, monkeypatch):
 
     base = keys(tmp_path)["EXP01"]["code"]
     real = fp._tree_hash
-    monkeypatch.setattr(fp, "_tree_hash", lambda src: real(src + "\nCHANGED = 1")
-                        if "def load_dataset" in src else real(src))
+    monkeypatch.setattr(
+        fp, "_tree_hash", lambda src: real(src + "\nCHANGED = 1") if "def load_dataset" in src else real(src)
+    )
     assert keys(tmp_path)["EXP01"]["code"] != base
 
 
 def test_data_identity_follows_file_content(tmp_path):
     project = make_project(tmp_path / "p")
-    load_module(project.experiments / "fp_data.py", "fp_data", '''
+    load_module(
+        project.experiments / "fp_data.py",
+        "fp_data",
+        """
 from dljournal import Result, experiment
 
 @experiment("EXP01", report="t_fp_data", title="t", question="q", data=("mnist",))
 def one(ctx):
     return Result()
-''')
+""",
+    )
     root = tmp_path / "data"
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (raw / name).write_bytes(b"fake " + name.encode())
     spec = get_experiment("t_fp_data", "EXP01")
     first = key_parts(spec, get_profile("quick"), project, root, 0)["data"]
@@ -126,20 +140,22 @@ def test_keys_are_the_same_in_every_process(repo_project, tmp_path):
     import subprocess
     import sys
 
-    script = f'''
+    script = f"""
 import json, dataclasses
 from pathlib import Path
 from dljournal.project import Project
 from dljournal.registry import load_experiments, experiments_for
 from dljournal.profiles import get_profile
-from dljournal.runner import key_parts
+from dljournal.cache import key_parts
 p = dataclasses.replace(Project.find(Path({str(repo_project.root)!r})), build=Path({str(tmp_path)!r}))
 load_experiments(p)
 print(json.dumps({{s.id: key_parts(s, get_profile("quick"), p, Path("/nonexistent"), 0)
                    for s in experiments_for("cpsc8430_hw1")}}))
-'''
-    runs = [json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                                      text=True).stdout) for _ in range(2)]
+"""
+    runs = [
+        json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     assert len({parts["code"] for parts in runs[0].values()}) == len(runs[0])  # each experiment its own
 
@@ -152,7 +168,8 @@ def test_models_count_only_when_used(repo_project, tmp_path, monkeypatch):
     real = fp._tree_hash
 
     def code(marker=None):
-        monkeypatch.setattr(fp, "_tree_hash", lambda src: real(src + "\nX = 1") if marker and marker in src else real(src))
+        edited = lambda src: real(src + "\nX = 1") if marker and marker in src else real(src)
+        monkeypatch.setattr(fp, "_tree_hash", edited)
         return key_parts(spec, get_profile("quick"), repo_project, tmp_path, 0)["code"]
 
     base = code()

@@ -1,4 +1,5 @@
 """The Fréchet distance against closed forms, and the feature space it is measured in."""
+
 import math
 import sys
 import types
@@ -7,8 +8,17 @@ import pytest
 import torch
 
 from dljournal.analysis import frechet
-from dljournal.analysis.frechet import (FeatureSpace, Gaussian, class_entropy, feature_space, fit_gaussian,
-                                        frechet_distance, knn_labels, spread, trace_sqrt_product)
+from dljournal.analysis.frechet import (
+    FeatureSpace,
+    Gaussian,
+    class_entropy,
+    feature_space,
+    fit_gaussian,
+    frechet_distance,
+    knn_labels,
+    spread,
+    trace_sqrt_product,
+)
 
 
 def gaussian(mean, cov) -> Gaussian:
@@ -40,9 +50,9 @@ def test_scaled_identity_covariance():
     # N(0, I_d) vs N(0, c² I_d): d (1 − c)²
     d, c = 50, 3.0
     a = Gaussian(torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64), 0)
-    b = Gaussian(torch.zeros(d, dtype=torch.float64), c ** 2 * torch.eye(d, dtype=torch.float64), 0)
+    b = Gaussian(torch.zeros(d, dtype=torch.float64), c**2 * torch.eye(d, dtype=torch.float64), 0)
     assert frechet_distance(a, b) == pytest.approx(d * (1 - c) ** 2, rel=1e-12)
-    assert spread(b, a) == pytest.approx(c ** 2)
+    assert spread(b, a) == pytest.approx(c**2)
 
 
 def test_symmetric_zero_on_itself_and_invariant_to_a_common_rotation():

@@ -1,5 +1,7 @@
-"""The GAN engine: one model family, the variants' losses and update rules, one training loop."""
+"""The GAN engine: one model family, the variants' losses and update rules, one training step on fit."""
+
 import dataclasses
+import io
 import math
 
 import pytest
@@ -7,11 +9,31 @@ import torch
 from torch import nn
 
 from dljournal.data import Split
-from dljournal.gan import (ACGAN, DCGAN, VARIANTS, WGAN, WGAN_GP, Discriminator, GanConfig, Generator, dcgan_init,
-                           generate, get_variant, latent, to_uint8, train_gan)
+from dljournal.gan import (
+    ACGAN,
+    DCGAN,
+    VARIANTS,
+    WGAN,
+    WGAN_GP,
+    Discriminator,
+    GanConfig,
+    Generator,
+    dcgan_init,
+    generate,
+    get_variant,
+    latent,
+    to_uint8,
+    train_gan,
+)
 from dljournal.gan.train import frozen
-from dljournal.gan.variants import (bce_critic, bce_generator, clip_weights_, gradient_penalty, wasserstein_critic,
-                                    wasserstein_generator)
+from dljournal.gan.variants import (
+    bce_critic,
+    bce_generator,
+    clip_weights_,
+    gradient_penalty,
+    wasserstein_critic,
+    wasserstein_generator,
+)
 from dljournal.project import ProjectError
 
 
@@ -124,8 +146,9 @@ def test_one_loop_counts_critic_and_generator_steps(key, g_steps):
     g, d = models(v)
     z, y = latent(4, 16, g.num_classes)
     # 96 images in batches of 16 = 6 critic steps per epoch (the incomplete batch of 8 below is dropped)
-    run = train_gan(g, d, v, data(104), GanConfig(epochs=2, batch_size=16, z_dim=16, width=8, log_every=2),
-                    fixed_z=z, fixed_y=y, log=lambda s: None)
+    run = train_gan(
+        g, d, v, data(104), GanConfig(epochs=2, batch_size=16, z_dim=16, width=8, log_every=2), fixed_z=z, fixed_y=y
+    )
     assert (run.d_steps, run.g_steps) == (12, 2 * g_steps)
     assert run.samples.shape == (2, 4, 3, 32, 32) and run.samples.dtype == torch.uint8
     e = run.history.epochs
@@ -140,11 +163,49 @@ def test_the_loop_is_reproducible_and_hooks_run_untimed():
         torch.manual_seed(3)
         g, d = models(DCGAN)
         z, _ = latent(4, 16)
-        return train_gan(g, d, DCGAN, data(), GanConfig(epochs=2, batch_size=16, z_dim=16, width=8), fixed_z=z,
-                         on_epoch=lambda epoch, gen: {"hook": float(epoch)}, log=lambda s: None)
+        return train_gan(
+            g,
+            d,
+            DCGAN,
+            data(),
+            GanConfig(epochs=2, batch_size=16, z_dim=16, width=8),
+            fixed_z=z,
+            on_epoch=lambda epoch, gen: {"hook": float(epoch)},
+        )
+
     a, b = once(), once()
     assert torch.equal(a.samples, b.samples)
     assert a.history.epochs["hook"] == [1.0, 2.0]
+
+
+def test_the_runners_observers_watch_a_gan(tmp_path):
+    """TensorBoard comes from the observers passed in (no writer of the GAN's own): epoch and window
+    scalars, and the fixed noise's images after every epoch."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from dljournal.observe import Progress, TensorBoard
+
+    torch.manual_seed(0)
+    g, d = models(WGAN)
+    z, _ = latent(4, 16)
+    lines = io.StringIO()
+    run = train_gan(
+        g,
+        d,
+        WGAN,
+        data(),
+        GanConfig(epochs=2, batch_size=16, z_dim=16, width=8, log_every=5),
+        fixed_z=z,
+        callbacks=[TensorBoard(tmp_path), Progress("wgan", lines, every=0)],
+    )
+    acc = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
+    acc.Reload()
+    assert {"d_loss", "g_loss", "wasserstein", "g_steps", "seconds", "steps/wasserstein"} <= set(acc.Tags()["scalars"])
+    assert "lr" not in acc.Tags()["scalars"]  # two optimisers: the variant's, no schedule
+    assert [e.step for e in acc.Scalars("steps/d_loss")] == [int(s) for s in run.history.steps["step"]] == [5, 10]
+    assert [e.step for e in acc.Images("fixed_noise")] == [1, 2]
+    assert "inputs" in acc.Tags()["images"]
+    assert "wgan epoch 2/2 d_loss=" in lines.getvalue()
 
 
 @pytest.mark.parametrize("key,epochs", [("dcgan", 2), ("wgan", 2), ("wgan_gp", 8), ("acgan", 2)])
@@ -156,8 +217,9 @@ def test_generator_learns_a_constant_image(key, epochs):
     g, d = models(v)
     z, y = latent(32, 16, g.num_classes)
     before = (generate(g, z, y) - 0.6).abs().mean().item()
-    run = train_gan(g, d, v, data(512, value=0.6), GanConfig(epochs=epochs, batch_size=32, z_dim=16, width=8),
-                    fixed_z=z, fixed_y=y, log=lambda s: None)
+    run = train_gan(
+        g, d, v, data(512, value=0.6), GanConfig(epochs=epochs, batch_size=32, z_dim=16, width=8), fixed_z=z, fixed_y=y
+    )
     after = (generate(run.generator, z, y) - 0.6).abs().mean().item()
     assert before > 0.55 and after < 0.5 * before
 
@@ -201,6 +263,8 @@ def test_report_stability_measures(repo_project):
 
     def track(rises, regression, osc):
         return {"track": {"rises": rises, "regression": regression, "loss_oscillation": osc}}
-    order, best = most_stable({"A": track(1, 0.0, 1.0), "B": track(0, 0.0, 3.0), "C": track(0, 0.0, 1.2),
-                               "D": track(0, 0.0, 1.21)})
+
+    order, best = most_stable(
+        {"A": track(1, 0.0, 1.0), "B": track(0, 0.0, 3.0), "C": track(0, 0.0, 1.2), "D": track(0, 0.0, 1.21)}
+    )
     assert order == ["C", "D", "B", "A"] and best == ["C", "D"]  # oscillation compared to 0.1

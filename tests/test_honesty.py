@@ -1,4 +1,5 @@
 """Honest by construction: the test split is never selected on, analyses that need care get it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-from dljournal.analysis import (curvature_counts, full_batch_grad_norm, interpolate, interpolation_curve,
-                                recompute_batchnorm)
+from dljournal.analysis import (
+    curvature_counts,
+    full_batch_grad_norm,
+    interpolate,
+    interpolation_curve,
+    recompute_batchnorm,
+)
 from dljournal.data import Dataset, Split
 from dljournal.data.tensors import SelectionOnTest
 from dljournal.explain import centre_share
@@ -36,8 +42,14 @@ CFG = TrainConfig(epochs=3, batch_size=16, lr=1e-2)
 def test_roles_follow_the_test_split_through_every_derived_split():
     ds = blobs()
     assert ds.train.role == "train" and ds.test.role == "test"
-    derived = [ds.test.subset(8), ds.test.to("cpu"), ds.test.map(lambda x: x * 2), ds.test.map(torch.tanh, batch=5),
-               ds.test.take(torch.arange(3)), ds.to("cpu").test]
+    derived = [
+        ds.test.subset(8),
+        ds.test.to("cpu"),
+        ds.test.map(lambda x: x * 2),
+        ds.test.map(torch.tanh, batch=5),
+        ds.test.take(torch.arange(3)),
+        ds.to("cpu").test,
+    ]
     assert all(s.role == "test" for s in derived)
     train, val = ds.val_split(10)
     assert (train.role, val.role, len(val), len(train)) == ("train", "val", 10, 54)
@@ -95,13 +107,16 @@ def test_keep_best_restores_the_epoch_chosen_on_validation():
     assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), keep.state.values()))
 
 
-def test_runner_fails_an_experiment_that_selects_on_test_with_one_line(tmp_path, capsys):
+def test_runner_fails_an_experiment_that_selects_on_test_with_one_line(tmp_path, capsys, scoped_experiments):
     from conftest import load_module, make_project
 
     from dljournal.runner import RunOptions, run
 
     project = make_project(tmp_path)
-    load_module(tmp_path / "experiments" / "cheat.py", "cheat_exp", '''
+    load_module(
+        tmp_path / "experiments" / "cheat.py",
+        "cheat_exp",
+        """
 from dljournal import Result, TrainConfig, experiment
 from dljournal.data import Dataset, Split
 from torch import nn
@@ -113,7 +128,8 @@ def cheat(ctx):
     ds = Dataset("d", Split(x, y), Split(x, y), ("a", "b"))
     ctx.fit(nn.Linear(4, 2), (ds.train, ds.test), TrainConfig(epochs=1), name="cheat")
     return Result()
-''')
+""",
+    )
     failed = run(project, RunOptions(report="honesty_cheat", profile="smoke"))
     err = capsys.readouterr().err
     assert failed == 1
@@ -184,6 +200,7 @@ def test_centre_share():
 class _Planted:
     def __reduce__(self):
         import os
+
         return (os.system, ("touch PWNED",))
 
 

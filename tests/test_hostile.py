@@ -1,4 +1,5 @@
 """Hostile input (issue 14): every attack and bad input replayed; one line, non-zero exit, nothing lost."""
+
 import errno
 import json
 import os
@@ -22,7 +23,9 @@ from dljournal.report.render import Journal, ReportSpec
 from dljournal.result import StoredResult
 from dljournal.store import ResultStore
 
-EXPERIMENTS = '''
+pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
+
+EXPERIMENTS = """
 import os, sys, time
 import numpy as np
 from dljournal import Result, experiment, viz
@@ -53,7 +56,7 @@ def two(ctx):
         open(os.environ["HOSTILE_MARKER"], "w").close()
         time.sleep(60)
     return Result(metrics={{"value": 2.0}})
-'''
+"""
 
 
 @pytest.fixture
@@ -71,8 +74,14 @@ def proj(tmp_path, monkeypatch):
     (journal / "description.md").write_text("Value {{ r.EXP01.metrics.value }}.\n")
     (journal / "summary.md").write_text("Done.\n")
     monkeypatch.chdir(root)
-    return SimpleNamespace(root=root, report=report, pkg=pkg, journal=journal, build=root / "build",
-                           results=root / "build" / "results" / report)
+    return SimpleNamespace(
+        root=root,
+        report=report,
+        pkg=pkg,
+        journal=journal,
+        build=root / "build",
+        results=root / "build" / "results" / report,
+    )
 
 
 def cli(capsys, *argv, code):
@@ -96,26 +105,53 @@ def smoke(capsys, *extra, code=0):
 
 # ---- 1. security ----------------------------------------------------------------------------------
 
+
 def journal(tmp_path, text, name="EXP02.md"):
     project = make_project(tmp_path)
     folder = project.journal / "t"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(text)
-    res = StoredResult("EXP02", "t", "T", "Q", "quick", {"deep": {"acc": 0.5}}, {}, {}, {}, [], {"epochs": 4},
-                       {"seconds": 1.0}, "k", {})
+    res = StoredResult(
+        "EXP02",
+        "t",
+        "T",
+        "Q",
+        "quick",
+        {"deep": {"acc": 0.5}},
+        {},
+        {},
+        {},
+        [],
+        {"epochs": 4},
+        {"seconds": 1.0},
+        "k",
+        {},
+    )
     return str(Journal(project, ReportSpec("t", folder, "T"), {"EXP02": res}).narrative(folder / name, "EXP02"))
 
 
-@pytest.mark.parametrize("payload", [
-    "{{ report.folder.joinpath('/etc/passwd').read_text() }}",
-    "{{ report.folder.parent.joinpath('pwned.py').write_text('import os') }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ fig.__globals__ }}", "{{ fig._fn.__globals__ }}", "{{ r.__class__.__init__.__globals__ }}",
-    "{{ this._r.figures }}", "{{ r | attr('__class__') }}", "{{ cycler.__init__.__globals__.os }}",
-    "{{ namespace.__init__.__globals__ }}", "{{ lipsum.__globals__ }}", "{{ '{0.__class__}'.format(r) }}",
-    "{{ self.__init__.__globals__ }}", "{{ dict.fromkeys('a') }}", "{{ range.__self__ }}",
-    "{{ this.metrics.items.__self__._data }}", "{{ report.items() | list | first | attr('__class__') }}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ report.folder.joinpath('/etc/passwd').read_text() }}",
+        "{{ report.folder.parent.joinpath('pwned.py').write_text('import os') }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ fig.__globals__ }}",
+        "{{ fig._fn.__globals__ }}",
+        "{{ r.__class__.__init__.__globals__ }}",
+        "{{ this._r.figures }}",
+        "{{ r | attr('__class__') }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ namespace.__init__.__globals__ }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ '{0.__class__}'.format(r) }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ dict.fromkeys('a') }}",
+        "{{ range.__self__ }}",
+        "{{ this.metrics.items.__self__._data }}",
+        "{{ report.items() | list | first | attr('__class__') }}",
+    ],
+)
 def test_sandbox_escapes_are_one_line_errors(tmp_path, payload):
     with pytest.raises(ReportError) as exc:
         journal(tmp_path, payload)
@@ -125,6 +161,7 @@ def test_sandbox_escapes_are_one_line_errors(tmp_path, payload):
 
 def test_templates_may_not_touch_a_path_even_if_handed_one(tmp_path):
     from dljournal.report.sandbox import JournalSandbox
+
     env = JournalSandbox(tmp_path)
     for text in ("{{ p.read_text() }}", "{{ p.parent }}", "{{ p.joinpath('x') }}"):
         with pytest.raises(Exception, match="unsafe|not safely callable"):
@@ -132,10 +169,13 @@ def test_templates_may_not_touch_a_path_even_if_handed_one(tmp_path):
 
 
 def test_templates_keep_working_with_plain_data(tmp_path):
-    html = journal(tmp_path, "{% set l = [] %}{% set _ = l.append(1) %}{% set n = namespace(k=0) %}"
-                             "{% for k, v in this.metrics.items() %}{{ k }}{% set n.k = n.k + 1 %}"
-                             "{{ ',' if not loop.last }}{% endfor %} {{ report.title }} {{ n.k }}{{ l }} "
-                             "{{ 'a'.upper() }} {{ '{}!'.format(3) }} {{ range(3) | list }}")
+    html = journal(
+        tmp_path,
+        "{% set l = [] %}{% set _ = l.append(1) %}{% set n = namespace(k=0) %}"
+        "{% for k, v in this.metrics.items() %}{{ k }}{% set n.k = n.k + 1 %}"
+        "{{ ',' if not loop.last }}{% endfor %} {{ report.title }} {{ n.k }}{{ l }} "
+        "{{ 'a'.upper() }} {{ '{}!'.format(3) }} {{ range(3) | list }}",
+    )
     assert "deep T 1[1] A 3! [0, 1, 2]" in html
 
 
@@ -170,6 +210,7 @@ def test_bad_file_name_pattern(proj, capsys):
 
 # ---- 2. run and build agree on what a valid result is ----------------------------------------------
 
+
 @pytest.mark.parametrize("damage", ["42", "[]", '"a string"', "figures: 1", "missing arrays", "not a spec"])
 def test_invalid_results_are_rerun_not_crashed_on(proj, capsys, damage):
     smoke(capsys)
@@ -191,6 +232,7 @@ def test_invalid_results_are_rerun_not_crashed_on(proj, capsys, damage):
 
 # ---- 3. one line for every bad input, checked before work starts -----------------------------------
 
+
 @pytest.mark.parametrize("seed", ["-1", str(2**32), "abc"])
 def test_seed_out_of_range(proj, capsys, seed):
     with pytest.raises(SystemExit) as exc:
@@ -202,9 +244,11 @@ def test_seed_out_of_range(proj, capsys, seed):
 
 def test_cuda_without_a_gpu(proj, capsys, monkeypatch):
     import torch
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert "--device cuda: torch sees no CUDA device" in one_line(capsys, "run", "--profile", "smoke",
-                                                                  "--device", "cuda")
+    assert "--device cuda: torch sees no CUDA device" in one_line(
+        capsys, "run", "--profile", "smoke", "--device", "cuda"
+    )
 
 
 def test_build_dir_that_is_a_file(proj, capsys):
@@ -215,12 +259,14 @@ def test_build_dir_that_is_a_file(proj, capsys):
 
 def test_read_only_build_dir_is_found_before_training(proj, capsys, monkeypatch):
     import dljournal.preflight
+
     if os.geteuid() != 0:  # a real read-only folder; root writes anyway, so it plays one below
         (proj.root / "ro").mkdir(mode=0o500)
         assert "cannot write to" in one_line(capsys, "run", "--profile", "smoke", "--build-dir", proj.root / "ro")
 
     def refuse(folder):
         raise PermissionError(errno.EACCES, "Permission denied")
+
     monkeypatch.setattr(dljournal.preflight, "_probe", refuse)
     err = one_line(capsys, "report", "--profile", "smoke")  # one line: nothing ran before it
     assert "cannot write to" in err and "Permission denied" in err
@@ -229,17 +275,20 @@ def test_read_only_build_dir_is_found_before_training(proj, capsys, monkeypatch)
 
 def test_output_folder_or_unwritable(proj, capsys, monkeypatch):
     import dljournal.preflight
+
     smoke(capsys)
     (proj.root / "outdir").mkdir()
     assert "is a folder; give a file name" in one_line(capsys, "build", "--output", proj.root / "outdir")
     assert "is a file, not a folder" in one_line(capsys, "build", "--output", proj.root / "pyproject.toml" / "x.pdf")
     monkeypatch.setattr(dljournal.preflight, "_probe", lambda f: (_ for _ in ()).throw(PermissionError(13, "Denied")))
-    assert "(--output): cannot write to" in one_line(capsys, "report", "--profile", "smoke", "--force",
-                                                      "--output", proj.root / "o" / "r.pdf")
+    assert "(--output): cannot write to" in one_line(
+        capsys, "report", "--profile", "smoke", "--force", "--output", proj.root / "o" / "r.pdf"
+    )
 
 
 def test_disk_full_while_saving_loses_nothing(proj, capsys, monkeypatch):
     import weasyprint
+
     smoke(capsys)
     before = (proj.results / "EXP01" / "result.json").read_text()
     pdf = Path(cli(capsys, "build", code=0).split()[1])
@@ -248,8 +297,11 @@ def test_disk_full_while_saving_loses_nothing(proj, capsys, monkeypatch):
     assert "EXP01 FAILED: cannot save the result under" in err and "No space left on device" in err
     assert (proj.results / "EXP01" / "result.json").read_text() == before
     assert not list(proj.results.glob(".tmp-*"))
-    monkeypatch.setattr(weasyprint.HTML, "write_pdf",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(
+        weasyprint.HTML,
+        "write_pdf",
+        lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")),
+    )
     old = pdf.read_bytes()
     assert "No space left on device; the previous PDF, if any, is kept" in one_line(capsys, "build")
     assert pdf.read_bytes() == old and not list(pdf.parent.glob(".*.tmp"))
@@ -260,15 +312,19 @@ def test_missing_data_root_is_one_line_before_anything_trains(proj, capsys):
     assert "data root" in err and "needed by EXP02 for mnist" in err and not proj.results.exists()
 
 
-@pytest.mark.parametrize("text, what", [
-    ("ok\n{{ 1/0 }}", "ZeroDivisionError"),
-    ("ok\n{{ this.metrics | pct }}", "TypeError"),
-    ("ok\n{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
-    ("ok\n{% for i in range(10**9) %}{% endfor %}", "range() asked for more than"),
-    ("ok\n{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}", "range() asked"),
-    ("ok\n{{ 'x' * 10**9 }}", "repeated sequence"), ("ok\n{{ 10 ** (10 ** 10) }}", "a power of more than"),
-    ("ok\n{{ [1] | slice(10**9) | list }}", "slice(1000000000) is more than"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("ok\n{{ 1/0 }}", "ZeroDivisionError"),
+        ("ok\n{{ this.metrics | pct }}", "TypeError"),
+        ("ok\n{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
+        ("ok\n{% for i in range(10**9) %}{% endfor %}", "range() asked for more than"),
+        ("ok\n{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}", "range() asked"),
+        ("ok\n{{ 'x' * 10**9 }}", "repeated sequence"),
+        ("ok\n{{ 10 ** (10 ** 10) }}", "a power of more than"),
+        ("ok\n{{ [1] | slice(10**9) | list }}", "slice(1000000000) is more than"),
+    ],
+)
 def test_template_runtime_errors_name_file_and_line(tmp_path, text, what):
     with pytest.raises(ReportError) as exc:
         journal(tmp_path, text)
@@ -310,16 +366,20 @@ def test_syntax_error_names_file_and_line_and_blocks_nothing_else(proj, capsys):
 
 # ---- 4. two runs at once ----------------------------------------------------------------------------
 
+
 def test_second_run_of_a_report_says_who_holds_it(proj, capsys):
     smoke(capsys)
     with ResultStore(proj.build / "results").lock(proj.report):  # this process plays the first run
         err = one_line(capsys, "run", "--profile", "smoke", "--force")
     assert f"report {proj.report} is being run by process {os.getpid()}" in err
     marker = proj.root / "started"
-    child = subprocess.Popen([sys.executable, "-m", "dljournal", "run", "--profile", "smoke", "--force"],
-                             cwd=proj.root, env={**os.environ, "HOSTILE_MODE": "hang", "HOSTILE_MARKER": str(marker),
-                                                 "PYTHONPATH": str(REPO)},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dljournal", "run", "--profile", "smoke", "--force"],
+        cwd=proj.root,
+        env={**os.environ, "HOSTILE_MODE": "hang", "HOSTILE_MARKER": str(marker), "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         t0 = time.time()
         while not marker.exists():
@@ -350,6 +410,7 @@ def test_tensorboard_events_are_swapped_in_after_the_save(proj, capsys, monkeypa
 
 
 # ---- minor ------------------------------------------------------------------------------------------
+
 
 def test_files_respect_the_umask(proj, capsys):
     old = os.umask(0o022)

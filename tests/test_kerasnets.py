@@ -1,4 +1,5 @@
 """Keras twins of the classic CNNs: same parameter counts, the engine's History, TensorBoard events."""
+
 import sys
 import types
 

@@ -1,4 +1,5 @@
 """KTH: sequence-file parsing, clip cutting, the two split rules, the cache; real clips if present."""
+
 from pathlib import Path
 
 import numpy as np
@@ -6,8 +7,7 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
-from dljournal.data import load_dataset
-from dljournal.data import kth
+from dljournal.data import kth, load_dataset
 from dljournal.project import ProjectError
 
 SEQUENCES = (  # KTH's own layout: tabs, CRLF, a "*missing*" line, 3 ranges, stray spaces
@@ -56,7 +56,7 @@ def make_root(root: Path, names: list[str], ranges: str = "1-12, 13-30") -> Path
 
 def first_values(ds, split) -> list[int]:
     """The value of every clip's frames, undoing the standardisation: frame i has value 8 i."""
-    x = split.x[:, :, 0, 0, 0] * ds.meta["std"] + ds.meta["mean"]
+    x = ds.norm.undo(split.x)[:, :, 0, 0, 0]
     return (x * 255 / 8).round().long().tolist()
 
 
@@ -66,8 +66,10 @@ def test_time_split_cuts_disjoint_windows(tmp_path):
     assert ds.meta["split"] == "time" and ds.classes == ("boxing", "walking")
     val = ds.meta["val"]
     # 30 frames: train [0, 17), validation [17, 21), test [21, 30); sequences [0, 12) and [12, 30)
-    starts = {g: [c["start"] for c in ds.meta["clips"][g] if c["video"] == "person01_boxing_d1"]
-              for g in ("train", "val", "test")}
+    starts = {
+        g: [c["start"] for c in ds.meta["clips"][g] if c["video"] == "person01_boxing_d1"]
+        for g in ("train", "val", "test")
+    }
     assert starts == {"train": [0, 2, 4, 6, 8, 12], "val": [17], "test": [21, 23, 25]}
     assert ds.train.x.shape == (12, 4, 1, 16, 16) and val.x.shape == (2, 4, 1, 16, 16)
     assert ds.test.x.shape == (6, 4, 1, 16, 16)
@@ -130,8 +132,13 @@ def test_real_clips(tmp_path):
         frames = dict(zip(map(str, a["video_names"]), a["video_frames"].tolist()))
         assert a["frames"].shape[1:] == (64, 64) and a["frames"].dtype == np.uint8
     # every video decodes completely: the frame counts of the shared data's manifest
-    assert frames == {"person01_boxing_d1": 360, "person01_handclapping_d1": 378, "person01_handclapping_d2": 550,
-                      "person01_jogging_d1": 415, "person01_walking_d1": 555}
+    assert frames == {
+        "person01_boxing_d1": 360,
+        "person01_handclapping_d1": 378,
+        "person01_handclapping_d2": 550,
+        "person01_jogging_d1": 415,
+        "person01_walking_d1": 555,
+    }
     assert ds.meta["split"] == "time" and ds.classes == ("boxing", "handclapping", "jogging", "walking")
     assert ds.train.x.shape[1:] == (20, 1, 64, 64)
     for split in (ds.train, ds.meta["val"], ds.test):

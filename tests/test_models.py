@@ -1,9 +1,11 @@
 """Every registered model: forward shape, gradients reach every parameter."""
+
 import pytest
 import torch
 
 from dljournal.models import create_model, list_models, model_entry
 from dljournal.models.mlp import mlp_params
+from dljournal.project import ProjectError
 from dljournal.train import count_params
 
 
@@ -20,13 +22,15 @@ def test_forward_backward(name):
 
 
 def test_unknown_model_names_close_ones():
-    with pytest.raises(KeyError, match="did you mean cnn_deep"):
+    with pytest.raises(ProjectError, match="did you mean cnn_deep"):
         create_model("cnn_dep")
 
 
 def test_hw1_models_have_equal_budgets():
     deep, shallow = count_params(create_model("cnn_deep")), count_params(create_model("cnn_shallow"))
     assert abs(deep - shallow) / deep < 0.01
-    sizes = [count_params(create_model("fn_mlp", hidden=h)) for h in [(190,), (10, 18, 15, 4), (5, 10, 10, 10, 10, 10, 5)]]
+    sizes = [
+        count_params(create_model("fn_mlp", hidden=h)) for h in [(190,), (10, 18, 15, 4), (5, 10, 10, 10, 10, 10, 5)]
+    ]
     assert max(sizes) - min(sizes) <= 2
     assert mlp_params(1, (190,), 1) == sizes[0] == 571

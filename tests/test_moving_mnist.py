@@ -1,4 +1,5 @@
 """Moving MNIST generated from digits: bouncing in closed form, pasting by maximum, determinism."""
+
 import pytest
 import torch
 

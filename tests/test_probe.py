@@ -21,8 +21,9 @@ def test_probe_on_separable_embeddings_is_perfect():
 
 def test_probe_on_noise_is_near_chance():
     rng = np.random.default_rng(0)
-    acc = linear_probe(rng.normal(size=(200, 8)), rng.integers(0, 4, 200), rng.normal(size=(400, 8)),
-                       rng.integers(0, 4, 400))
+    acc = linear_probe(
+        rng.normal(size=(200, 8)), rng.integers(0, 4, 200), rng.normal(size=(400, 8)), rng.integers(0, 4, 400)
+    )
     assert acc["test_acc"] < 0.4
 
 

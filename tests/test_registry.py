@@ -3,9 +3,39 @@ import dataclasses
 import pytest
 
 from dljournal import Result, experiment
+from dljournal.data.registry import DATASETS, DatasetInfo
+from dljournal.figures.registry import KINDS, Kind
+from dljournal.models import MODELS, ModelEntry
 from dljournal.profiles import get_profile, resolve
 from dljournal.project import ProjectError
-from dljournal.registry import experiments_for, get_experiment
+from dljournal.registries import Registry
+from dljournal.registry import EXPERIMENTS, ExperimentSpec, experiments_for, get_experiment
+
+pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
+
+# Each process-wide registry, with how to wrap a function into one of its items.
+REGISTRIES = {
+    "experiment": (EXPERIMENTS, lambda fn: ExperimentSpec("EXP01", "t", "t", "q", fn)),
+    "model": (MODELS, lambda fn: ModelEntry(fn.__name__, fn, (1,), 1)),
+    "dataset": (DATASETS, lambda fn: DatasetInfo(fn.__name__, fn, fn, fn)),
+    "figure kind": (KINDS, lambda fn: Kind(fn, panel=False, raster=False)),
+}
+each_registry = pytest.mark.parametrize("what", REGISTRIES)
+
+
+def defined(name: str = "f"):
+    """A fresh function object named ``name`` with the same module and qualname on every call:
+    what re-importing a module gives."""
+
+    def f():
+        pass
+
+    f.__name__ = name
+    return f
+
+
+def other():
+    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,8 +45,15 @@ class Cfg:
 
 
 def test_decorator_registers_and_resolves_profiles():
-    @experiment("EXP01", report="t_registry", title="t", question="q", config=Cfg(),
-                quick=dict(epochs=3), smoke=dict(epochs=1, lr=0.5))
+    @experiment(
+        "EXP01",
+        report="t_registry",
+        title="t",
+        question="q",
+        config=Cfg(),
+        quick=dict(epochs=3),
+        smoke=dict(epochs=1, lr=0.5),
+    )
     def exp01(ctx):
         return Result()
 
@@ -43,6 +80,7 @@ def test_unknown_names_suggest_close_ones():
 
 def test_misspelt_override_fails_at_import_time():
     with pytest.raises(TypeError, match=r"unknown field\(s\) \['epoch'\]"):
+
         @experiment("EXP03", report="t_bad", title="t", question="q", config=Cfg(), quick=dict(epoch=3))
         def exp03(ctx):
             return Result()
@@ -63,6 +101,7 @@ def test_same_id_from_another_function_is_an_error():
         return Result()
 
     with pytest.raises(ValueError, match="registered twice"):
+
         @experiment("EXP05", report="t_dup", title="t", question="q")
         def second(ctx):
             return Result()
@@ -77,13 +116,16 @@ def test_loading_one_report_imports_only_its_package(tmp_path):
     import sys
 
     from conftest import make_project
+
     from dljournal.registry import load_experiments
 
     project = make_project(tmp_path / "proj_load_one")
     exp = project.experiments
-    body = ('from dljournal import Result, experiment\n\n'
-            '@experiment("EXP01", report="{r}", title="t", question="q")\n'
-            'def e(ctx):\n    return Result()\n')
+    body = (
+        "from dljournal import Result, experiment\n\n"
+        '@experiment("EXP01", report="{r}", title="t", question="q")\n'
+        "def e(ctx):\n    return Result()\n"
+    )
     for r in ("load_one_a", "load_one_b"):
         (exp / r).mkdir()
         (exp / r / "__init__.py").write_text(body.format(r=r))
@@ -100,3 +142,65 @@ def test_loading_one_report_imports_only_its_package(tmp_path):
         for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
             del sys.modules[m]
         sys.modules.update(saved)
+
+
+@each_registry
+def test_unknown_names_fail_with_close_names_or_the_list(what):
+    registry, make = REGISTRIES[what]
+    with registry.scoped():
+        registry.register("zz_alpha_beta", make(defined()))
+        with pytest.raises(ProjectError, match=rf"^unknown {what} 'zz_alpha_bet'; did you mean zz_alpha_beta\?$"):
+            registry.get("zz_alpha_bet")
+        with pytest.raises(ProjectError, match=r"^unknown .* 'qqqqqqqqqqqq' \(known: .*zz_alpha_beta"):
+            registry.get("qqqqqqqqqqqq")
+
+
+@each_registry
+def test_a_name_claimed_by_another_function_is_refused_a_reimport_replaces(what):
+    registry, make = REGISTRIES[what]
+    with registry.scoped():
+        first = registry.register("zz_dup", make(defined()))
+        with pytest.raises(
+            ValueError,
+            match=rf"{what} 'zz_dup' registered twice: by .*defined.<locals>.f .*"
+            r"test_registry.py:\d+\) and by .*\.other",
+        ):
+            registry.register("zz_dup", make(other))
+        assert registry.get("zz_dup") is first
+        again = registry.register("zz_dup", make(defined()))  # same module and qualname: a re-import
+        assert registry.get("zz_dup") is again is not first
+
+
+@each_registry
+def test_scoped_leaves_the_global_registry_unchanged(what):
+    registry, make = REGISTRIES[what]
+    before = registry.items()
+    with registry.scoped():
+        registry.register("zz_scoped", make(defined()))
+        if before:  # a replaced entry comes back too
+            name, item = before[0]
+            registry.register(name, dataclasses.replace(item))
+        assert "zz_scoped" in registry and len(registry) == len(before) + 1
+    assert "zz_scoped" not in registry
+    assert registry.items() == before and all(a is b for (_, a), (_, b) in zip(registry.items(), before))
+
+
+def test_registry_lists_sorted_and_the_decorator_registers_by_function_name():
+    registry: Registry[ModelEntry] = Registry("widget", defined_by=lambda entry: entry.factory)
+
+    @registry.decorator(make=lambda fn: ModelEntry(fn.__name__, fn, (1,), 1))
+    def beta():
+        pass
+
+    registry.decorator("alpha", make=lambda fn: ModelEntry("alpha", fn, (1,), 1))(other)
+    assert registry.names() == ["alpha", "beta"] and len(registry) == 2 and "beta" in registry
+    assert [(n, e.factory) for n, e in registry.items()] == [("alpha", other), ("beta", beta)]
+    with pytest.raises(ProjectError, match=r"^unknown widget 'gamma' \(known: alpha, beta\)$"):
+        registry.get("gamma")
+    with pytest.raises(ProjectError, match=r"^unknown thing 'x' \(known: none\)$"):
+        Registry("thing").get("x")
+
+
+def test_experiments_registered_in_a_test_do_not_leak():
+    """This module's tests register experiments; the fixture removes them afterwards."""
+    assert not [name for name in EXPERIMENTS.names() if name.startswith(("t_registry/", "t_lookup/", "t_dup/"))]

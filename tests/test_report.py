@@ -1,4 +1,5 @@
 """Narrative rendering: live numbers, loud failures, a sandbox, a fetcher that stays home."""
+
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,27 @@ from dljournal.result import StoredResult
 
 
 def stored(tmp_path: Path, **metrics) -> StoredResult:
-    return StoredResult("EXP02", "t", "Title", "Question?", "quick", metrics or {"deep": {"test_acc": 0.98765}},
-                        {}, {"models": {"columns": ["model", "test acc", "params"], "rows": [["deep", 0.5, 41306]],
-                                        "caption": "cap <b>"}},
-                        {}, [], {"epochs": 4}, {"seconds": 3.0}, "k", {})
+    return StoredResult(
+        "EXP02",
+        "t",
+        "Title",
+        "Question?",
+        "quick",
+        metrics or {"deep": {"test_acc": 0.98765}},
+        {},
+        {"models": {"columns": ["model", "test acc", "params"], "rows": [["deep", 0.5, 41306]], "caption": "cap <b>"}},
+        {},
+        [],
+        {"epochs": 4},
+        {"seconds": 3.0},
+        "k",
+        {},
+    )
 
 
 def journal(tmp_path, text: str, results=None) -> str:
     from conftest import make_project
+
     project = make_project(tmp_path)
     spec = ReportSpec("t", project.journal / "t", "Title")
     md = project.journal / "t" / "EXP02.md"
@@ -29,8 +43,11 @@ def journal(tmp_path, text: str, results=None) -> str:
 
 
 def test_live_numbers(tmp_path):
-    html = journal(tmp_path, "Deep: {{ r.EXP02.metrics.deep.test_acc | pct(2) }}, "
-                             "this: {{ this.metrics['deep'].test_acc | num }}, {{ this.config.epochs }} epochs")
+    html = journal(
+        tmp_path,
+        "Deep: {{ r.EXP02.metrics.deep.test_acc | pct(2) }}, "
+        "this: {{ this.metrics['deep'].test_acc | num }}, {{ this.config.epochs }} epochs",
+    )
     assert "Deep: 98.77 %, this: 0.988, 4 epochs" in html
 
 
@@ -108,6 +125,7 @@ def test_fetcher_reads_only_the_project(tmp_path):
 
 def test_report_toml_is_checked(tmp_path):
     from conftest import make_project
+
     project = make_project(tmp_path)
     with pytest.raises(ReportError, match="report.toml not found"):
         load_report_spec(project, "nope")

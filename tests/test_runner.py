@@ -1,6 +1,8 @@
 """Running, skipping, and surviving crashes: nothing finished is ever lost or half-written."""
+
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,10 +12,13 @@ import time
 import pytest
 from conftest import load_module, make_project
 
+from dljournal.cache import cache_state, key_parts
 from dljournal.profiles import get_profile
 from dljournal.registry import get_experiment
-from dljournal.runner import RunOptions, cache_state, key_parts, run
+from dljournal.runner import RunOptions, list_state, run
 from dljournal.store import ResultStore
+
+pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
 
 EXPERIMENTS = '''
 import os, time
@@ -49,8 +54,7 @@ def two(ctx):
 
 def setup(tmp_path, report, value=2.0):
     project = make_project(tmp_path / "proj")
-    load_module(project.experiments / f"{report}.py", f"{report}_mod",
-                EXPERIMENTS.format(report=report, value=value))
+    load_module(project.experiments / f"{report}.py", f"{report}_mod", EXPERIMENTS.format(report=report, value=value))
     return project
 
 
@@ -107,8 +111,9 @@ def _spawn(project, report, env, tmp_path):
         project = Project.from_config(Path({str(project.root)!r}), {{"default_report": ""}})
         sys.exit(run(project, RunOptions(report="{report}", profile="smoke", force=True)))
     ''')
-    return subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def _wait_for(path, proc, timeout=60):
@@ -157,8 +162,9 @@ def test_corrupt_result_is_reported_and_rerun(tmp_path, capsys):
     path = project.results / "t_corrupt" / "EXP01" / "result.json"
     path.write_text('{"exp_id": "EXP01", "key": ')  # truncated
     spec = get_experiment("t_corrupt", "EXP01")
-    state, why = cache_state(ResultStore(project.results), spec,
-                             key_parts(spec, get_profile("smoke"), project, tmp_path, 0))
+    state, why = cache_state(
+        ResultStore(project.results), spec, key_parts(spec, get_profile("smoke"), project, tmp_path, 0)
+    )
     assert state == "corrupt" and "unreadable" in why
     capsys.readouterr()
     assert run(project, opts("t_corrupt")) == 0
@@ -181,13 +187,17 @@ def test_profile_switch_stashes_and_restores(tmp_path, capsys):
 
 def test_result_must_be_a_result(tmp_path, capsys):
     project = make_project(tmp_path / "p")
-    load_module(project.experiments / "t_type.py", "t_type_mod", '''
+    load_module(
+        project.experiments / "t_type.py",
+        "t_type_mod",
+        """
 from dljournal import experiment
 
 @experiment("EXP01", report="t_type", title="t", question="q")
 def one(ctx):
     return {"acc": 1.0}
-''')
+""",
+    )
     assert run(project, opts("t_type")) == 1
     assert "expected dljournal.Result" in capsys.readouterr().err
 
@@ -195,10 +205,11 @@ def one(ctx):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite_metrics_are_stored_as_null(tmp_path, bad):
     from dljournal.result import jsonable
+
     assert jsonable({"a": bad, "b": [1, bad]}) == {"a": None, "b": [1, None]}
 
 
-NEEDS = '''
+NEEDS = """
 import torch
 from dljournal import Result, experiment
 
@@ -215,7 +226,7 @@ def consumer(ctx):
 def sneaky(ctx):
     ctx.artifact("EXP01", "weights")
     return Result()
-'''
+"""
 
 
 def test_needs_runs_producers_first_and_keys_follow_them(tmp_path, capsys):
@@ -238,3 +249,64 @@ def test_needs_runs_producers_first_and_keys_follow_them(tmp_path, capsys):
     assert "EXP01 producer: skipped, up to date" in err and "EXP02 consumer: running, --force" in err
     assert run(project, opts("t_needs", only=("EXP03",))) == 1
     assert "does not declare it: add needs=('EXP01',)" in capsys.readouterr().err
+
+
+UNNEED = """
+from dljournal import Result, experiment
+
+DEPS = {deps}  # read by the decorator only: the code part of EXP02's key does not see it change
+
+@experiment("EXP01", report="{report}", title="producer", question="q")
+def producer(ctx):
+    return Result(metrics={{"v": 1.0}})
+
+@experiment("EXP02", report="{report}", title="consumer", question="q", needs=DEPS)
+def consumer(ctx):
+    return Result(metrics={{"v": 2.0}})
+"""
+
+
+def test_removing_needs_gives_a_reason(tmp_path):
+    """Only ``needs`` changed, and it is gone from the new key: the reason still names it."""
+    project = make_project(tmp_path / "p")
+    load_module(
+        project.experiments / "t_unneed.py", "t_unneed_mod", UNNEED.format(report="t_unneed", deps='("EXP01",)')
+    )
+    assert run(project, opts("t_unneed")) == 0
+    load_module(project.experiments / "t_unneed.py", "t_unneed_mod", UNNEED.format(report="t_unneed", deps="()"))
+    rows = {r["id"]: r for r in list_state(project, opts("t_unneed"))}
+    assert rows["EXP01"]["state"] == "fresh"
+    assert (rows["EXP02"]["state"], rows["EXP02"]["why"]) == ("stale", "changed since the cached result: needs removed")
+
+
+def test_a_kill_between_the_renames_is_read_in_place_and_put_right_by_the_next_run(tmp_path, capsys):
+    """A run killed between the two renames of a save leaves the previous result at .old-EXP:
+    readers read it there without moving it; the next run, holding the lock, puts it back."""
+    project = setup(tmp_path, "t_swap")
+    assert run(project, opts("t_swap")) == 0
+    store = ResultStore(project.results)
+    final = store.folder("t_swap", "EXP01")
+    old = final.parent / ".old-EXP01"
+    os.rename(final, old)
+    assert store.load("t_swap", "EXP01").metrics == {"value": 1.0}
+    assert {r["id"]: r["state"] for r in list_state(project, opts("t_swap"))}["EXP01"] == "fresh"
+    assert old.is_dir() and not final.exists()  # reading moved nothing
+    capsys.readouterr()
+    assert run(project, opts("t_swap")) == 0
+    assert "EXP01 ok: skipped" in capsys.readouterr().err
+    assert final.is_dir() and not old.exists()
+
+
+def test_a_kill_after_the_commit_stashes_the_replaced_result(tmp_path):
+    """Killed after the new result is in place but before the old one (another profile) was
+    stashed: the next run stashes it, so switching back still costs nothing."""
+    project = setup(tmp_path, "t_swap2")
+    assert run(project, opts("t_swap2")) == 0
+    store = ResultStore(project.results)
+    final = store.folder("t_swap2", "EXP01")
+    old = final.parent / ".old-EXP01"
+    shutil.copytree(final, old)
+    payload = json.loads((old / "result.json").read_text())
+    (old / "result.json").write_text(json.dumps({**payload, "profile": "quick"}))
+    assert run(project, opts("t_swap2")) == 0
+    assert not old.exists() and (project.results / "t_swap2" / ".stash" / "EXP01.quick" / "result.json").is_file()

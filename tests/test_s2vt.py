@@ -1,10 +1,20 @@
 """S2VT: shapes, causality, scheduled sampling, greedy vs beam search, and memorising captions."""
+
+from dataclasses import replace
+
 import pytest
 import torch
 
 from dljournal.data.captions import BOS, EOS, PAD, Vocab, encode_captions
-from dljournal.models.s2vt import (S2VT, CaptionTrainConfig, Encoded, caption_eval_loss, caption_loss,
-                                   fit_captioner, sampling_at)
+from dljournal.models.s2vt import (
+    S2VT,
+    CaptionTrainConfig,
+    Encoded,
+    caption_eval_loss,
+    caption_loss,
+    fit_captioner,
+    sampling_at,
+)
 
 VARIANTS = [("lstm", False), ("gru", True)]
 
@@ -49,7 +59,7 @@ def test_full_scheduled_sampling_feeds_back_the_greedy_words(cell, attention):
     model, feats = tiny(cell, attention, vocab=6, seed=1), torch.randn(4, 5, 6)
     caps = captions(4, 9, vocab=6)
     own = model(feats, caps, sampling=1.0).argmax(-1).tolist()  # every fed word is the model's own
-    expected = [seq[:seq.index(EOS)] if EOS in seq else seq for seq in own]
+    expected = [seq[: seq.index(EOS)] if EOS in seq else seq for seq in own]
     assert model.greedy(feats, max_words=8) == expected
 
 
@@ -81,8 +91,13 @@ def test_beam_search_outlives_cheap_early_endings():
     # words 4..7 = a b c d; from <BOS>: a .9, <EOS> .05, b .05; a -> b, b -> c, c -> d (.95, else <EOS>);
     # d -> <EOS> .99. Short endings ("", "a") finish first, but "a b c d" has by far the best score.
     table = torch.full((8, 8), 1e-9)
-    for prev, nxt in {BOS: {4: .9, EOS: .05, 5: .05}, 4: {5: .95, EOS: .05}, 5: {6: .95, EOS: .05},
-                      6: {7: .95, EOS: .05}, 7: {EOS: .99, 6: .01}}.items():
+    for prev, nxt in {
+        BOS: {4: 0.9, EOS: 0.05, 5: 0.05},
+        4: {5: 0.95, EOS: 0.05},
+        5: {6: 0.95, EOS: 0.05},
+        6: {7: 0.95, EOS: 0.05},
+        7: {EOS: 0.99, 6: 0.01},
+    }.items():
         for word, p in nxt.items():
             table[prev, word] = p
     model, feats = Markov(table), torch.zeros(1, 1, 1)
@@ -123,3 +138,22 @@ def test_memorises_a_few_captions_exactly(cell, attention):
     assert caption_eval_loss(model, feats, caps, owner, cfg) < 0.05
     assert [vocab.decode(s) for s in model.greedy(feats, max_words=10)] == texts
     assert [vocab.decode(s) for s in model.beam_search(feats, beam=3, max_words=10)] == texts
+
+
+def test_fit_captioner_is_fit_with_a_caption_step():
+    """The engine's loop: fit's history format (validation untimed, after the step's own logs), its
+    callbacks and time budget."""
+    from dljournal.train import GradNorm
+
+    texts = ["a man is running", "a cat eats fish", "a girl swims"]
+    vocab = Vocab.build(texts, min_count=1)
+    caps, owner = encode_captions(vocab, texts, max_words=8), torch.tensor([0, 1, 0])
+    feats = torch.randn(2, 4, 6, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = S2VT(len(vocab), feat_dim=6, hidden=8, embed=8)
+    cfg = CaptionTrainConfig(epochs=3, batch_size=2, sampling_max=0.5)
+    history = fit_captioner(model, feats, caps, owner, cfg, val=(feats, caps, owner), callbacks=[GradNorm()])
+    assert list(history.epochs) == ["epoch", "train_loss", "sampling", "val_loss", "lr", "seconds"]
+    assert history.epochs["sampling"] == [0.0, 0.25, 0.5] and history.steps["step"] == [0, 1, 2, 3, 4, 5]
+    budget = fit_captioner(model, feats, caps, owner, replace(cfg, max_seconds=1e-9))
+    assert budget.epochs["epoch"] == [1.0] and "val_loss" not in budget.epochs

@@ -1,22 +1,33 @@
 """A result whose code changed after it ran is flagged in the PDF, and --strict refuses it."""
+
 import linecache
 import sys
 
+import pytest
 from pypdf import PdfReader
 from test_hostile import cli, one_line, proj, smoke  # noqa: F401  (proj is a fixture)
 
-from dljournal.staleness import changed_parts
+from dljournal.cache import changed_parts
+from dljournal.staleness import stale_parts
+
+pytestmark = pytest.mark.usefixtures("scoped_experiments")
 
 
 def pdf_text(path) -> str:
     return " ".join(page.extract_text() for page in PdfReader(path).pages)
 
 
-def test_changed_parts_counts_removed_parts_and_skips_unreadable_data():
+def test_stale_parts_count_removed_parts_and_skip_unreadable_data():
     old = {"code": "a", "config": "c", "data": "mnist:1234", "needs": "EXP01=k"}
-    assert changed_parts(old, {"code": "b", "config": "c", "data": "mnist:1234"}) == ["code", "needs"]
-    assert changed_parts(old, {**old, "data": "mnist:missing"}) == []  # no data root here: not checked
-    assert changed_parts(old, {**old, "data": "mnist:9999"}) == ["data"]
+    assert stale_parts(old, {"code": "b", "config": "c", "data": "mnist:1234"}) == ["code", "needs"]
+    assert stale_parts(old, {**old, "data": "mnist:missing"}) == []  # no data root here: not checked
+    assert stale_parts(old, {**old, "data": "mnist:9999"}) == ["data"]
+
+
+def test_changed_parts_name_added_and_removed_parts():
+    old = {"needs": "EXP01=k", "code": "a", "data": "mnist:1234"}
+    assert changed_parts(old, {"code": "a", "data": "mnist:missing", "seed": "1"}) == ["data", "seed", "needs"]
+    assert changed_parts(old, dict(old)) == []
 
 
 def test_build_flags_a_result_whose_code_changed(proj, capsys):  # noqa: F811 (a fixture)
@@ -37,13 +48,13 @@ def test_build_flags_a_result_whose_code_changed(proj, capsys):  # noqa: F811 (a
     assert "EXP01 is stale (its code changed)" in err and "smoke" in err
 
 
-FIGURES = '''
+FIGURES = """
 from dljournal.figures import register_panel
 
 @register_panel("{kind}")
 def draw_line(ax, y):
     ax.plot(y, color="{colour}")
-'''
+"""
 
 
 def test_restyling_a_figure_kind_redraws_it_and_retrains_nothing(proj, capsys):  # noqa: F811 (a fixture)
@@ -57,8 +68,12 @@ def test_restyling_a_figure_kind_redraws_it_and_retrains_nothing(proj, capsys): 
     figs = proj.root / proj.pkg / "figs.py"
     load_module(figs, f"{proj.pkg}_figs", FIGURES.format(kind=kind, colour="red"))
     module = proj.root / proj.pkg / f"{proj.report}.py"
-    module.write_text(f"from {proj.pkg}_figs import draw_line\n" + module.read_text().replace(
-        '"line": (figure(), "a line")', '"line": (figure(), "a line"), "own": (draw_line([1, 3, 2]), "own kind")'))
+    module.write_text(
+        f"from {proj.pkg}_figs import draw_line\n"
+        + module.read_text().replace(
+            '"line": (figure(), "a line")', '"line": (figure(), "a line"), "own": (draw_line([1, 3, 2]), "own kind")'
+        )
+    )
     sys.path.insert(0, str(proj.root / proj.pkg))
     try:
         smoke(capsys)

@@ -1,10 +1,12 @@
 """Seeds as a sweep: aggregation of known values."""
+
 import math
 
 import pytest
 import torch
 
-from dljournal.sweep import summarise, sweep_table
+from dljournal.sweep import summarise
+from dljournal.tables import compare_runs
 from dljournal.train import History
 from dljournal.train.run import Run
 
@@ -22,7 +24,7 @@ def test_mean_and_std_of_known_values():
     assert s["a"]["test_acc"] == pytest.approx(0.8) and s["a"]["test_acc_std"] == pytest.approx(0.1)
     assert s["a"]["seconds_per_epoch"] == pytest.approx(2.0) and s["a"]["seeds"] == 3
     assert s["b"]["test_acc_std"] == 0.0
-    table = sweep_table(runs)
+    table = compare_runs(runs, label="variant")
     assert list(table["variant"]) == ["a", "b"]
     assert table.loc[0, "test acc"] == pytest.approx(0.8) and table.loc[0, "test acc std"] == pytest.approx(0.1)
 

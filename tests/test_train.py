@@ -1,4 +1,5 @@
 """fit: learns, is reproducible, logs what it says it logs."""
+
 import math
 
 import pytest
@@ -41,6 +42,7 @@ def test_fit_is_reproducible_from_the_seed():
         model = create_model("cnn_deep", width=4)
         h = fit(model, data(), TrainConfig(epochs=1, batch_size=128))
         return h.epochs["train_loss"], h.epochs["val_loss"]
+
     assert once() == once()
 
 
@@ -58,6 +60,7 @@ def test_gradnorm_matches_a_manual_computation():
     model = nn.Linear(4, 2)
     x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
     from dljournal.data.tensors import Split
+
     cb = GradNorm(per_param=True)
     h = fit(model, (Split(x, y), None), TrainConfig(epochs=1, batch_size=8, lr=0.0), [cb])
     model.zero_grad()
@@ -123,3 +126,55 @@ def test_param_groups_and_time_budget():
     assert h.epochs["lr"][-1] == pytest.approx(1e-2)
     budget = fit(model, (Split(x, y), None), TrainConfig(epochs=1000, batch_size=8, max_seconds=1e-9))
     assert budget.epochs["epoch"] == [1]  # stopped after the first epoch
+
+
+def test_fit_runs_a_pluggable_step():
+    """Any ``Step`` gets fit's loop: its logs averaged per key with their weights (a key may skip
+    batches), its epoch logs and ``on_epoch`` in the epoch's logs, the incomplete batch dropped."""
+    from dljournal.data.tensors import Split
+    from dljournal.train.step import Step
+
+    class Count(Step):
+        drop_last = True
+
+        def start(self, state):
+            self.calls = 0
+
+        def __call__(self, state, batch):
+            x, _ = batch
+            self.calls += 1
+            logs = {"n": len(x), "total": x.sum()}
+            if self.calls % 2 == 0:
+                logs["even"] = torch.tensor(10.0 * self.calls * len(x))
+            return logs
+
+        def epoch_logs(self, state):
+            return {"calls": self.calls}
+
+    x = torch.ones(10, 1)
+    h = fit(
+        nn.Linear(1, 1),
+        (Split(x, torch.zeros(10)), None),
+        TrainConfig(epochs=2, batch_size=4),
+        step=Count(),
+        on_epoch=lambda state: {"hook": state.step},
+    )
+    assert list(h.epochs) == ["epoch", "total", "even", "calls", "hook", "seconds"]  # no optimiser: no lr
+    assert h.epochs["total"] == [1.0, 1.0] and h.epochs["even"] == [20.0, 40.0]
+    assert h.epochs["calls"] == h.epochs["hook"] == [2.0, 4.0]  # 10 samples, batches of 4: the last 2 dropped
+    with pytest.raises(ValueError, match="default step"):
+        fit(nn.Linear(1, 1), (Split(x, torch.zeros(10)), None), CFG, step=Count(), augment=lambda x, g: x)
+
+
+def test_the_default_step_is_supervised():
+    from dljournal.data.tensors import Split
+    from dljournal.train.step import Supervised
+
+    x, y = torch.randn(40, 3, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 2
+    runs = []
+    for step in (None, Supervised()):
+        torch.manual_seed(0)
+        model = nn.Linear(3, 2)
+        h = fit(model, (Split(x, y), None), TrainConfig(epochs=2, batch_size=16, l1=1e-3), seed=1, step=step)
+        runs.append((h.epochs["train_loss"], h.epochs["train_acc"], model.weight.detach().clone()))
+    assert runs[0][:2] == runs[1][:2] and torch.equal(runs[0][2], runs[1][2])

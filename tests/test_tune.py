@@ -1,4 +1,5 @@
 """Optuna studies resume after an interrupt and prune through fit."""
+
 import optuna
 import pytest
 import torch

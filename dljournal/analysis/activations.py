@@ -1,7 +1,8 @@
 """Intermediate activations of a model, captured with forward hooks."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -16,8 +17,12 @@ def capture_activations(model: nn.Module, x: torch.Tensor, layers: Sequence[str]
     if missing:
         raise KeyError(f"no submodule {missing[0]!r}; have: {', '.join(n for n in modules if n)}")
     out: dict[str, torch.Tensor] = {}
-    hooks = [modules[name].register_forward_hook(
-        lambda _m, _i, o, name=name: out.__setitem__(name, o.detach().float().cpu())) for name in layers]
+    hooks = [
+        modules[name].register_forward_hook(
+            lambda _m, _i, o, name=name: out.__setitem__(name, o.detach().float().cpu())
+        )
+        for name in layers
+    ]
     was_training = model.training
     model.eval()
     try:

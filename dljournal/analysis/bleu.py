@@ -7,12 +7,13 @@ is closest to the candidate's (the first one on a tie): ``exp(1 - r / c)`` unles
 References lose a trailing period, words are split on whitespace and compared lower-cased. The
 score of a model is the mean over the test videos.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Mapping, Sequence
 
 from ..project import ProjectError
 
@@ -49,8 +50,7 @@ def average_bleu1(predictions: Mapping[str, str], references: Mapping[str, Seque
     """Mean BLEU@1 over every video of ``references`` (video id -> its captions)."""
     missing = [v for v in references if v not in predictions]
     if missing:
-        raise ProjectError(f"no predicted caption for {len(missing)} of {len(references)} videos "
-                           f"(first: {missing[0]})")
+        raise ProjectError(f"no predicted caption for {len(missing)} of {len(references)} videos (first: {missing[0]})")
     if not references:
         raise ProjectError("BLEU@1 of an empty test set")
     return sum(bleu1(predictions[v], refs) for v, refs in references.items()) / len(references)

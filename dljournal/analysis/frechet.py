@@ -10,11 +10,12 @@ downloads). Otherwise it says so in one line and measures on the ImageNet featur
 EfficientNet-Lite0: a Fréchet distance labelled "FD (EfficientNet-Lite0)", on another scale than FID
 and never to be called one.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -94,8 +95,7 @@ class FeatureSpace:
     dim: int
 
     @torch.inference_mode()
-    def features(self, images: torch.Tensor, batch_size: int = 100,
-                 device: torch.device | str = "cpu") -> torch.Tensor:
+    def features(self, images: torch.Tensor, batch_size: int = 100, device: torch.device | str = "cpu") -> torch.Tensor:
         """uint8 images (N, 3, H, W), 0-255 -> features (N, dim), float32 on the CPU.
 
         Images are uint8 on both sides, as FID protocols store generated images (8-bit PNG).
@@ -108,7 +108,7 @@ class FeatureSpace:
             model = model.to(memory_format=torch.channels_last)
         out = []
         for i in range(0, len(images), batch_size):
-            x = self.preprocess(images[i:i + batch_size].to(device))
+            x = self.preprocess(images[i : i + batch_size].to(device))
             if x.is_floating_point() and channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             out.append(model(x).float().cpu())  # (B, dim)
@@ -131,15 +131,22 @@ def inception_fid() -> FeatureSpace:
     try:
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
     except ImportError:
-        raise WeightsMissing("torch-fidelity (the FID Inception-v3 that torchmetrics also uses) is not "
-                             "installed") from None
+        raise WeightsMissing(
+            "torch-fidelity (the FID Inception-v3 that torchmetrics also uses) is not installed"
+        ) from None
     path = Path(torch.hub.get_dir()) / "checkpoints" / FIDELITY_WEIGHTS
     if not path.is_file():
         raise WeightsMissing(f"the FID Inception-v3 weights are not in the torch hub cache (looked for {path})")
     net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
-    return FeatureSpace("FID", "Inception-v3 (TF FID weights, torch-fidelity)", True,
-                        f"FID: torch-fidelity Inception-v3, 2048-d pool features ({path})",
-                        _PoolFeatures(net), lambda x: x, 2048)  # it resizes uint8 images to 299 itself
+    return FeatureSpace(
+        "FID",
+        "Inception-v3 (TF FID weights, torch-fidelity)",
+        True,
+        f"FID: torch-fidelity Inception-v3, 2048-d pool features ({path})",
+        _PoolFeatures(net),
+        lambda x: x,
+        2048,
+    )  # it resizes uint8 images to 299 itself
 
 
 def feature_space() -> FeatureSpace:
@@ -150,10 +157,16 @@ def feature_space() -> FeatureSpace:
         from ..backbones import load_backbone
 
         bb = load_backbone("efficientnet_lite0")
-        return FeatureSpace(LITE0_LABEL, "EfficientNet-Lite0 (ImageNet)", False,
-                            f"no FID: {missing}; reporting {LITE0_LABEL}, the Fréchet distance on the 1280-d "
-                            f"ImageNet features of EfficientNet-Lite0 at 224 px ({bb.message})",
-                            bb.model, bb.preprocess, bb.feature_dim)
+        return FeatureSpace(
+            LITE0_LABEL,
+            "EfficientNet-Lite0 (ImageNet)",
+            False,
+            f"no FID: {missing}; reporting {LITE0_LABEL}, the Fréchet distance on the 1280-d "
+            f"ImageNet features of EfficientNet-Lite0 at 224 px ({bb.message})",
+            bb.model,
+            bb.preprocess,
+            bb.feature_dim,
+        )
 
 
 # ---- diversity in the same feature space (mode collapse) ----------------------------------------
@@ -173,8 +186,9 @@ def mean_pairwise_distance(x: torch.Tensor, max_items: int = 1000) -> float:
     return (torch.cdist(x, x).sum() / (len(x) * (len(x) - 1))).item()  # the zero diagonal excluded
 
 
-def knn_labels(query: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor, k: int = 10,
-               num_classes: int | None = None) -> torch.Tensor:
+def knn_labels(
+    query: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor, k: int = 10, num_classes: int | None = None
+) -> torch.Tensor:
     """The majority class among the ``k`` most cosine-similar reference features of each query
     (ties go to the lower class index): a classifier with no training for generated images."""
     q = torch.nn.functional.normalize(query.float(), dim=1)

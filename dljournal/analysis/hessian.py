@@ -1,8 +1,9 @@
 """The Hessian of a loss w.r.t. all parameters, its minimal ratio, and descent on ||∇L||²."""
+
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -50,18 +51,29 @@ def curvature_counts(eigenvalues: torch.Tensor, rel_tol: float) -> dict[str, flo
     tol = rel_tol * eigenvalues.abs().max().item()
     flat = eigenvalues.abs() <= tol
     positive, negative = (eigenvalues > tol).sum().item(), (eigenvalues < -tol).sum().item()
-    return {"tolerance": tol, "flat_fraction": flat.float().mean().item(), "positive": int(positive),
-            "negative": int(negative),
-            "ratio_nonflat": positive / (positive + negative) if positive + negative else float("nan")}
+    return {
+        "tolerance": tol,
+        "flat_fraction": flat.float().mean().item(),
+        "positive": int(positive),
+        "negative": int(negative),
+        "ratio_nonflat": positive / (positive + negative) if positive + negative else float("nan"),
+    }
 
 
-def minimise_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor,
-                       steps: int = 1000, lr: float = 1e-3, tol: float = 1e-6) -> dict[str, float]:
+def minimise_grad_norm(
+    model: nn.Module,
+    loss_fn: Loss,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int = 1000,
+    lr: float = 1e-3,
+    tol: float = 1e-6,
+) -> dict[str, float]:
     """Descend on ||∇L||² (full batch, Adam) until it falls below ``tol``: a point where the
     gradient is almost zero, i.e. near a minimum, a saddle or a flat region of L."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
-    for step in range(1, steps + 1):
+    for step in range(1, steps + 1):  # noqa: B007 (the count reached is returned)
         loss = loss_fn(model(x), y)
         grads = torch.autograd.grad(loss, params, create_graph=True)
         gn2 = sum(g.square().sum() for g in grads)
@@ -76,14 +88,15 @@ def minimise_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torc
     return {"steps": step, "loss": final, "grad_norm_sq": sum(g.square().sum() for g in grads).item()}
 
 
-def full_batch_grad_norm(model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor,
-                         batch_size: int = 2000) -> float:
+def full_batch_grad_norm(
+    model: nn.Module, loss_fn: Loss, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000
+) -> float:
     """‖∇L‖ of the mean loss over all of ``(x, y)`` (accumulated over chunks), i.e. the gradient that
     mini-batch gradients estimate. ``loss_fn`` must average over its batch."""
     params = [p for p in model.parameters() if p.requires_grad]
     total = [torch.zeros_like(p) for p in params]
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         grads = torch.autograd.grad(loss_fn(model(xb), yb) * (len(xb) / len(x)), params)
         total = [t + g for t, g in zip(total, grads)]
     return torch.sqrt(sum(t.square().sum() for t in total)).item()

@@ -1,8 +1,9 @@
 """Linear interpolation between two trained models: θ(α) = (1 − α)·θ₁ + α·θ₂."""
+
 from __future__ import annotations
 
 import copy
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -10,7 +11,6 @@ from torch import nn
 from ..data.tensors import Split
 from ..train.config import TrainConfig
 from ..train.loop import evaluate
-
 
 _NORMS = (nn.modules.batchnorm._BatchNorm,)
 
@@ -50,13 +50,21 @@ def interpolate(a: nn.Module, b: nn.Module, alpha: float, bn_data: Split | None 
     return recompute_batchnorm(out, bn_data) if bn_data is not None else out
 
 
-def interpolation_curve(a: nn.Module, b: nn.Module, alphas: Sequence[float], splits: Mapping[str, Split],
-                        cfg: TrainConfig = TrainConfig(), bn_data: Split | None = None) -> dict[str, list[float]]:
+def interpolation_curve(
+    a: nn.Module,
+    b: nn.Module,
+    alphas: Sequence[float],
+    splits: Mapping[str, Split],
+    cfg: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared instance is safe)
+    bn_data: Split | None = None,
+) -> dict[str, list[float]]:
     """Loss (and accuracy) on each split at every α: ``{"alpha", "<split>_loss", "<split>_acc"}``.
     Models with batch norm need ``bn_data`` (training images) to re-estimate their statistics."""
     if bn_data is None and any(isinstance(m, _NORMS) for m in a.modules()):
-        raise ValueError("interpolating models with batch norm: pass bn_data (training images) so that "
-                         "the running statistics are recomputed at every α")
+        raise ValueError(
+            "interpolating models with batch norm: pass bn_data (training images) so that "
+            "the running statistics are recomputed at every α"
+        )
     curve: dict[str, list[float]] = {"alpha": [float(x) for x in alphas]}
     for alpha in alphas:
         model = interpolate(a, b, float(alpha), bn_data)

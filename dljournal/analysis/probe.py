@@ -1,7 +1,8 @@
 """Frozen embeddings: extraction, a logistic-regression probe, 2-D maps and separability."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -9,19 +10,24 @@ from torch import nn
 
 
 @torch.no_grad()
-def embed(model: nn.Module, x: torch.Tensor, prepare: Callable[[torch.Tensor], torch.Tensor] = lambda b: b,
-          batch_size: int = 128) -> torch.Tensor:
+def embed(
+    model: nn.Module,
+    x: torch.Tensor,
+    prepare: Callable[[torch.Tensor], torch.Tensor] = lambda b: b,
+    batch_size: int = 128,
+) -> torch.Tensor:
     """``model(prepare(batch))`` for every batch of ``x``, in eval mode: (N, D) on the CPU."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = [model(prepare(x[i:i + batch_size].to(device))).float().cpu() for i in range(0, len(x), batch_size)]
+    out = [model(prepare(x[i : i + batch_size].to(device))).float().cpu() for i in range(0, len(x), batch_size)]
     model.train(was_training)
     return torch.cat(out)
 
 
-def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                 c: float = 1.0) -> dict[str, float]:
+def linear_probe(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, c: float = 1.0
+) -> dict[str, float]:
     """A multinomial logistic regression on standardised embeddings: train and test accuracy."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -38,8 +44,9 @@ def maps_2d(x: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> dict[str,
     from sklearn.manifold import TSNE
 
     pca = PCA(n_components=2, random_state=seed).fit_transform(x)
-    tsne = TSNE(n_components=2, perplexity=min(perplexity, (len(x) - 1) / 3), init="pca",
-                random_state=seed).fit_transform(x)
+    tsne = TSNE(
+        n_components=2, perplexity=min(perplexity, (len(x) - 1) / 3), init="pca", random_state=seed
+    ).fit_transform(x)
     return {"PCA": pca.astype(np.float32), "t-SNE": tsne.astype(np.float32)}
 
 

@@ -1,4 +1,5 @@
 """Input sensitivity: the Frobenius norm of the Jacobian of the output w.r.t. the input."""
+
 from __future__ import annotations
 
 import torch
@@ -16,7 +17,7 @@ def jacobian_norm(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> f
 
     norms = []
     for i in range(0, len(x), batch_size):
-        jac = vmap(jacrev(f))(x[i:i + batch_size])  # (B, outputs, *input)
+        jac = vmap(jacrev(f))(x[i : i + batch_size])  # (B, outputs, *input)
         norms.append(jac.flatten(1).norm(dim=1))
     model.train(was_training)
     return torch.cat(norms).mean().item()

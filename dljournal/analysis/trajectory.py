@@ -1,7 +1,8 @@
 """Weight trajectories projected to 2-D by PCA fitted jointly on every run."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

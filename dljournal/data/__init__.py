@@ -2,38 +2,49 @@
 
 Each data module registers its datasets (``register_dataset``); importing it here makes them known.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-from ..fingerprint import sha
+from ..files import atomic_write_text, file_sha256, sha
 from ..project import ProjectError
-from ..store import atomic_write_text
+from ..registries import import_submodules
 from .functions import FUNCTIONS, sample_function
 from .registry import DATASETS, DatasetInfo, get_info, register_dataset, require
-from .tensors import Dataset, Split
+from .tensors import Dataset, Normalisation, Split
+
+# every module of this package may register datasets on import: a new file needs no wiring (modules
+# import heavy decoders such as OpenCV inside their loaders, not at the top)
+import_submodules(__name__, __path__)
+
+__all__ = [
+    "Dataset",
+    "Normalisation",
+    "Split",
+    "DatasetInfo",
+    "DATASETS",
+    "load_dataset",
+    "data_identity",
+    "register_dataset",
+    "require",
+    "FUNCTIONS",
+    "sample_function",
+]
 
 
-def _import_all() -> None:
-    """Every module of this package may register datasets on import; a new file needs no wiring.
-    (Modules import heavy decoders such as OpenCV inside their loaders, not at the top.)"""
-    import importlib
-    import pkgutil
-
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
-
-
-_import_all()
-
-__all__ = ["Dataset", "Split", "DatasetInfo", "DATASETS", "load_dataset", "data_identity",
-           "register_dataset", "require", "FUNCTIONS", "sample_function"]
-
-
-def load_dataset(name: str, *, data_root: Path, cache: Path, synthetic: bool = False,
-                 n_train: int = 512, n_test: int = 256, seed: int = 0) -> Any:
+def load_dataset(
+    name: str,
+    *,
+    data_root: Path,
+    cache: Path,
+    synthetic: bool = False,
+    n_train: int = 512,
+    n_test: int = 256,
+    seed: int = 0,
+) -> Any:
     """The dataset ``name``: real from ``data_root``, or its synthetic stand-in (smoke profile)."""
     info = get_info(name)
     if synthetic:
@@ -70,13 +81,3 @@ def data_identity(name: str, *, data_root: Path, memo: Path, synthetic: bool = F
     if changed:
         atomic_write_text(memo, json.dumps(known, indent=1))
     return f"{name}:{sha(''.join(digests))[:16]}"
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()

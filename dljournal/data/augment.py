@@ -1,4 +1,5 @@
 """Augmentation as batched tensor ops on the device (airbench style), not per-sample PIL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

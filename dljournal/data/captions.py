@@ -7,14 +7,15 @@ and ``testing_label.json`` (``[{"id": "<vid>.avi", "caption": [...]}, ...]``), t
 per video in ``training_data/feat/<id>.npy`` and ``testing_data/feat/<id>.npy`` (the id keeps its
 ``.avi``). Any part but the training captions may be missing; ``CaptionData`` says what is there.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -46,12 +47,12 @@ class Vocab:
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.words[:len(SPECIALS)] != SPECIALS:
+        if self.words[: len(SPECIALS)] != SPECIALS:
             raise ValueError(f"a vocabulary starts with {SPECIALS}")
         object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
 
     @classmethod
-    def build(cls, captions: Iterable[str], min_count: int = 3) -> "Vocab":
+    def build(cls, captions: Iterable[str], min_count: int = 3) -> Vocab:
         """Words seen at least ``min_count`` times; ties in frequency in alphabetical order."""
         counts = word_counts(captions)
         kept = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
@@ -84,7 +85,7 @@ def encode_captions(vocab: Vocab, captions: Sequence[str], max_words: int) -> to
     out = torch.full((len(captions), max_words + 2), PAD, dtype=torch.long)
     for i, caption in enumerate(captions):
         ids = vocab.encode(caption, max_words)
-        out[i, :len(ids)] = torch.tensor(ids)
+        out[i, : len(ids)] = torch.tensor(ids)
     return out
 
 
@@ -95,8 +96,14 @@ def vocab_sizes(counts: Counter, thresholds: Sequence[int]) -> list[dict]:
     rows = []
     for k in thresholds:
         kept = [n for n in counts.values() if n >= k]
-        rows.append({"min count": k, "words kept": len(kept), "token coverage": sum(kept) / total,
-                     "<UNK> rate": 1 - sum(kept) / total})
+        rows.append(
+            {
+                "min count": k,
+                "words kept": len(kept),
+                "token coverage": sum(kept) / total,
+                "<UNK> rate": 1 - sum(kept) / total,
+            }
+        )
     return rows
 
 
@@ -126,8 +133,10 @@ class CaptionData:
         """The features of ``ids`` stacked: (N, frames, feature dim) float32."""
         missing = [v for v in ids if v not in self.features]
         if missing:
-            raise ProjectError(f"no features for {len(missing)} of {len(ids)} videos (first: {missing[0]}; "
-                               f"looked in {self.feature_dir})")
+            raise ProjectError(
+                f"no features for {len(missing)} of {len(ids)} videos (first: {missing[0]}; "
+                f"looked in {self.feature_dir})"
+            )
         arrays = [np.load(f) if isinstance(f, Path) else f for f in (self.features[v] for v in ids)]
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
@@ -179,16 +188,17 @@ def mlds_hw2(root: Path, cache: Path) -> CaptionData:
                 features[v] = path
     n_caps = sum(map(len, train.values()))
     n_feat = sum(v in features for v in (*train, *test_ids))
-    source = (f"MLDS hw2 ({base}): {len(train):,} training videos with {n_caps:,} captions, {len(test_ids)} test "
-              f"ids, test captions {'present' if test is not None else 'absent'}, features for {n_feat:,} of "
-              f"{len(train) + len(test_ids):,} videos")
+    source = (
+        f"MLDS hw2 ({base}): {len(train):,} training videos with {n_caps:,} captions, {len(test_ids)} test "
+        f"ids, test captions {'present' if test is not None else 'absent'}, features for {n_feat:,} of "
+        f"{len(train) + len(test_ids):,} videos"
+    )
     return CaptionData(train, test_ids, test, features, base / "training_data" / "feat", source)
 
 
 # ---- the synthetic stand-in (smoke profile, tests) ----------------------------------------------------
 SUBJECTS = ("man", "woman", "dog", "cat", "boy", "girl")
-ACTIONS = (("running", "runs"), ("eating", "eats"), ("jumping", "jumps"), ("swimming", "swims"),
-           ("dancing", "dances"))
+ACTIONS = (("running", "runs"), ("eating", "eats"), ("jumping", "jumps"), ("swimming", "swims"), ("dancing", "dances"))
 
 
 def synthetic_captions(n_train: int, n_test: int, seed: int = 0, frames: int = 8, dim: int = 32) -> CaptionData:
@@ -203,14 +213,22 @@ def synthetic_captions(n_train: int, n_test: int, seed: int = 0, frames: int = 8
     for i in range(n_train + n_test):
         s, a = rng.integers(len(SUBJECTS)), rng.integers(len(ACTIONS))
         vid = f"synthetic_{'train' if i < n_train else 'test'}_{i:04d}.avi"
-        features[vid] = ((1 - t) * subjects[s] + t * actions[a]
-                         + 0.3 * rng.normal(size=(frames, dim))).astype(np.float32)  # (T, F)
+        features[vid] = ((1 - t) * subjects[s] + t * actions[a] + 0.3 * rng.normal(size=(frames, dim))).astype(
+            np.float32
+        )  # (T, F)
         name, (ing, s3) = SUBJECTS[s], ACTIONS[a]
         splits[i >= n_train][vid] = [f"A {name} is {ing}.", f"The {name} {s3}."]
     train, test = splits
-    return CaptionData(train, list(test), test, features, None, synthetic=True,
-                       source=f"synthetic stand-in for MLDS hw2 ({n_train} train / {n_test} test videos, "
-                              f"random {frames}x{dim} features, template captions), not real data")
+    return CaptionData(
+        train,
+        list(test),
+        test,
+        features,
+        None,
+        synthetic=True,
+        source=f"synthetic stand-in for MLDS hw2 ({n_train} train / {n_test} test videos, "
+        f"random {frames}x{dim} features, template captions), not real data",
+    )
 
 
 register_dataset(DatasetInfo("mlds_hw2", mlds_files, mlds_hw2, synthetic_captions))

@@ -5,26 +5,26 @@ Images are decoded once (threads: Pillow releases the GIL while decoding) and th
 cached under the build folder, keyed on the source files' checksums, so later runs load in about a
 second.
 """
+
 from __future__ import annotations
 
 import contextlib
 import io
 import os
 import pickle
-import tempfile
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from ..fingerprint import sha
+from ..files import atomic_file, file_sha256, sha
 from ..project import ProjectError
 from .registry import DatasetInfo, register_dataset, require
 from .synthetic import prototype_images
-from .tensors import Dataset, Split
+from .tensors import Dataset, Normalisation, Split
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 C10_PACKED = "CIFAR10/cifar10_jpeg_q75.npz"
@@ -38,7 +38,7 @@ def decode_images(blob: np.ndarray, offsets: np.ndarray, workers: int | None = N
     from PIL import Image
 
     def one(i: int) -> np.ndarray:
-        return np.asarray(Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())).convert("RGB"))
+        return np.asarray(Image.open(io.BytesIO(blob[offsets[i] : offsets[i + 1]].tobytes())).convert("RGB"))
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
         return np.stack(list(pool.map(one, range(len(offsets) - 1))))
@@ -48,8 +48,12 @@ class _CifarUnpickler(pickle.Unpickler):
     """Admits only what the original CIFAR pickles hold (dicts, lists, bytes, str, numbers and numpy
     arrays): a planted pickle under the data root cannot import anything, so it cannot run code."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
@@ -75,8 +79,10 @@ def corrupt_names(path: Path):
     try:
         yield
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise ProjectError(f"corrupt file {path}: {type(exc).__name__}: {exc} "
-                           "(replace it with the original from the data set's source)") from None
+        raise ProjectError(
+            f"corrupt file {path}: {type(exc).__name__}: {exc} "
+            "(replace it with the original from the data set's source)"
+        ) from None
 
 
 def _unpickle_batches(folder: Path, names: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,23 +99,14 @@ def _unpickle_batches(folder: Path, names: list[str], label_key: str) -> tuple[n
 
 def cached_arrays(tag: str, sources: list[Path], cache: Path, build: Callable[[], dict]) -> dict:
     """``build()``'s arrays, stored as ``cache/<tag>-<checksum>.npz`` on first use."""
-    from . import file_sha256
-
     key = sha("".join(file_sha256(p) for p in sources))[:16]
     path = cache / f"{tag}-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     arrays = build()
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     return arrays
 
 
@@ -117,11 +114,16 @@ def to_dataset(name: str, a: dict, classes: tuple[str, ...], source: str, meta: 
     """uint8 NHWC arrays -> a Dataset of normalised float NCHW tensors (per-channel train statistics)."""
     x_train = torch.from_numpy(a["x_train"]).permute(0, 3, 1, 2).float().div_(255)  # (N, 3, 32, 32)
     x_test = torch.from_numpy(a["x_test"]).permute(0, 3, 1, 2).float().div_(255)
-    mean = x_train.mean(dim=(0, 2, 3), keepdim=True)
-    std = x_train.std(dim=(0, 2, 3), keepdim=True)
-    return Dataset(name, Split(((x_train - mean) / std).contiguous(), torch.from_numpy(a["y_train"])),
-                   Split(((x_test - mean) / std).contiguous(), torch.from_numpy(a["y_test"])), classes,
-                   source=source, meta={"mean": mean.flatten().tolist(), "std": std.flatten().tolist(), **(meta or {})})
+    norm = Normalisation(tuple(x_train.mean(dim=(0, 2, 3)).tolist()), tuple(x_train.std(dim=(0, 2, 3)).tolist()))
+    return Dataset(
+        name,
+        Split(norm.apply(x_train).contiguous(), torch.from_numpy(a["y_train"])),
+        Split(norm.apply(x_test).contiguous(), torch.from_numpy(a["y_test"])),
+        classes,
+        source=source,
+        meta=meta or {},
+        norm=norm,
+    )
 
 
 # ---- CIFAR-10 ---------------------------------------------------------------------------------------
@@ -140,21 +142,32 @@ def cifar10_files(root: Path) -> list[Path]:
 def cifar10(root: Path, cache: Path) -> Dataset:
     folder = _c10_original(root)
     if folder is not None:
+
         def build() -> dict:
             xtr, ytr = _unpickle_batches(folder, C10_ORIGINAL[1], "labels")
             xte, yte = _unpickle_batches(folder, C10_ORIGINAL[2], "labels")
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+
         a = cached_arrays("cifar10-original", cifar10_files(root), cache, build)
         return to_dataset("cifar10", a, CIFAR10_CLASSES, f"CIFAR-10, original pixels ({folder})")
 
     def build() -> dict:
         with corrupt_names(root / C10_PACKED), np.load(root / C10_PACKED) as z:
-            return {"x_train": decode_images(z["train_jpeg"], z["train_offsets"]), "y_train": z["train_labels"],
-                    "x_test": decode_images(z["test_jpeg"], z["test_offsets"]), "y_test": z["test_labels"]}
+            return {
+                "x_train": decode_images(z["train_jpeg"], z["train_offsets"]),
+                "y_train": z["train_labels"],
+                "x_test": decode_images(z["test_jpeg"], z["test_offsets"]),
+                "y_test": z["test_labels"],
+            }
+
     a = cached_arrays("cifar10-jpeg-q75", cifar10_files(root), cache, build)
-    return to_dataset("cifar10", a, CIFAR10_CLASSES,
-                      f"CIFAR-10, all 60,000 real images as JPEG quality-75 re-encodings ({root / C10_PACKED})",
-                      {"jpeg_q75": True})
+    return to_dataset(
+        "cifar10",
+        a,
+        CIFAR10_CLASSES,
+        f"CIFAR-10, all 60,000 real images as JPEG quality-75 re-encodings ({root / C10_PACKED})",
+        {"jpeg_q75": True},
+    )
 
 
 # ---- CIFAR-100 --------------------------------------------------------------------------------------
@@ -173,30 +186,52 @@ def cifar100_files(root: Path) -> list[Path]:
 def cifar100(root: Path, cache: Path) -> Dataset:
     folder = _c100_original(root)
     if folder is not None:
+
         def build() -> dict:
             xtr, ytr = _unpickle_batches(folder, C100_ORIGINAL[1], "fine_labels")
             xte, yte = _unpickle_batches(folder, C100_ORIGINAL[2], "fine_labels")
             names = read_cifar_pickle(folder / "meta")["fine_label_names"]
             return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "classes": np.array(names)}
+
         a = cached_arrays("cifar100-original", cifar100_files(root), cache, build)
         return to_dataset("cifar100", a, tuple(map(str, a["classes"])), f"CIFAR-100, original files ({folder})")
 
     def build() -> dict:
         with corrupt_names(root / C100_PACKED), np.load(root / C100_PACKED) as z:
-            return {"x_train": decode_images(z["train_webp"], z["train_offsets"]), "y_train": z["train_fine_labels"],
-                    "x_test": decode_images(z["test_webp"], z["test_offsets"]), "y_test": z["test_fine_labels"],
-                    "classes": z["fine_class_names"]}
+            return {
+                "x_train": decode_images(z["train_webp"], z["train_offsets"]),
+                "y_train": z["train_fine_labels"],
+                "x_test": decode_images(z["test_webp"], z["test_offsets"]),
+                "y_test": z["test_fine_labels"],
+                "classes": z["fine_class_names"],
+            }
+
     a = cached_arrays("cifar100-webp", cifar100_files(root), cache, build)
-    return to_dataset("cifar100", a, tuple(map(str, a["classes"])),
-                      f"CIFAR-100, all 60,000 images with their exact original pixels ({root / C100_PACKED}); "
-                      "class-major order")
+    return to_dataset(
+        "cifar100",
+        a,
+        tuple(map(str, a["classes"])),
+        f"CIFAR-100, all 60,000 images with their exact original pixels ({root / C100_PACKED}); class-major order",
+    )
 
 
-register_dataset(DatasetInfo(
-    "cifar10", cifar10_files, cifar10,
-    lambda n_train, n_test, seed: prototype_images((3, 32, 32), CIFAR10_CLASSES, n_train, n_test, seed,
-                                                   "cifar10(synthetic)")))
-register_dataset(DatasetInfo(
-    "cifar100", cifar100_files, cifar100,
-    lambda n_train, n_test, seed: prototype_images((3, 32, 32), tuple(f"class{i}" for i in range(100)),
-                                                   n_train, n_test, seed, "cifar100(synthetic)")))
+register_dataset(
+    DatasetInfo(
+        "cifar10",
+        cifar10_files,
+        cifar10,
+        lambda n_train, n_test, seed: prototype_images(
+            (3, 32, 32), CIFAR10_CLASSES, n_train, n_test, seed, "cifar10(synthetic)"
+        ),
+    )
+)
+register_dataset(
+    DatasetInfo(
+        "cifar100",
+        cifar100_files,
+        cifar100,
+        lambda n_train, n_test, seed: prototype_images(
+            (3, 32, 32), tuple(f"class{i}" for i in range(100)), n_train, n_test, seed, "cifar100(synthetic)"
+        ),
+    )
+)

@@ -15,14 +15,15 @@ decoding), resized, and cached under the build folder keyed on the source files'
   so the loader splits by provenance instead (``split_by_provenance``): the 1,200 seen photos train
   (and validate), the 500 unseen ones are the test split.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -33,8 +34,18 @@ from .synthetic import prototype_images
 from .tensors import Dataset, Split
 
 IMAGEWOOF = "dogs/imagewoof2_dogs10_jpeg.npz"
-IMAGEWOOF_CLASSES = ("Shih-Tzu", "Rhodesian_ridgeback", "beagle", "English_foxhound", "Border_terrier",
-                     "Australian_terrier", "golden_retriever", "Old_English_sheepdog", "Samoyed", "dingo")
+IMAGEWOOF_CLASSES = (
+    "Shih-Tzu",
+    "Rhodesian_ridgeback",
+    "beagle",
+    "English_foxhound",
+    "Border_terrier",
+    "Australian_terrier",
+    "golden_retriever",
+    "Old_English_sheepdog",
+    "Samoyed",
+    "dingo",
+)
 # their indices among the 1000 ImageNet classes (sorted synsets), for ImageNet heads
 IMAGENET_INDEX = (155, 159, 162, 167, 182, 193, 207, 229, 258, 273)
 KAGGLE_DIRS = ("dog-breed-identification", "dogs")
@@ -111,8 +122,14 @@ def _to_dataset(a: dict, classes: tuple[str, ...], source: str, meta: dict) -> D
     def split(x: np.ndarray, y: np.ndarray) -> Split:
         return Split(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long())  # (N, 3, S, S)
 
-    return Dataset("dogs", split(a["x_train"], a["y_train"]), split(a["x_test"], a["y_test"]), classes,
-                   source=source, meta={"uint8": True, **meta})
+    return Dataset(
+        "dogs",
+        split(a["x_train"], a["y_train"]),
+        split(a["x_test"], a["y_test"]),
+        classes,
+        source=source,
+        meta={"uint8": True, **meta},
+    )
 
 
 def load_dogs(root: Path, cache: Path, size: int = SIZE, test_fraction: float = 0.2) -> Dataset:
@@ -128,14 +145,24 @@ def load_dogs(root: Path, cache: Path, size: int = SIZE, test_fraction: float = 
             y = np.array([index[b] for _, b in rows], dtype=np.int64)
             paths = [folder / "train" / f"{i}.jpg" for i, _ in rows]
             train, test = stratified_split(y, test_fraction)
-            return {"x_train": decode([paths[i] for i in train], size), "y_train": y[train],
-                    "x_test": decode([paths[i] for i in test], size), "y_test": y[test]}
+            return {
+                "x_train": decode([paths[i] for i in train], size),
+                "y_train": y[train],
+                "x_test": decode([paths[i] for i in test], size),
+                "y_test": y[test],
+            }
 
         a = cached_arrays(f"dogs-kaggle-{size}px-{test_fraction:g}", dogs_files(root), cache, build)
-        return _to_dataset(a, classes, (
-            f"Kaggle dog-breed-identification ({folder}): {len(classes)} breeds, {len(a['y_train'])} train / "
-            f"{len(a['y_test'])} test photos, the test split a stratified {test_fraction:.0%} of Kaggle's "
-            f"train/ (its test labels are private), resized to {size}×{size}"), {"layout": "kaggle", "size": size})
+        return _to_dataset(
+            a,
+            classes,
+            (
+                f"Kaggle dog-breed-identification ({folder}): {len(classes)} breeds, {len(a['y_train'])} train / "
+                f"{len(a['y_test'])} test photos, the test split a stratified {test_fraction:.0%} of Kaggle's "
+                f"train/ (its test labels are private), resized to {size}×{size}"
+            ),
+            {"layout": "kaggle", "size": size},
+        )
 
     path = root / IMAGEWOOF
 
@@ -144,23 +171,33 @@ def load_dogs(root: Path, cache: Path, size: int = SIZE, test_fraction: float = 
             photos, labels, paths = [], [], []
             for split in ("train", "val"):  # ImageWoof's own split is pooled, then split by provenance
                 blob, off = z[f"{split}_jpeg"], z[f"{split}_offsets"]
-                photos += [blob[off[i]:off[i + 1]].tobytes() for i in range(len(off) - 1)]
+                photos += [blob[off[i] : off[i + 1]].tobytes() for i in range(len(off) - 1)]
                 labels.append(z[f"{split}_labels"].astype(np.int64))
                 paths += [str(p) for p in z[f"{split}_source_paths"]]
             y = np.concatenate(labels)
             seen, unseen = split_by_provenance(paths)
             x = decode(photos, size)
-            return {"x_train": x[seen], "y_train": y[seen], "x_test": x[unseen], "y_test": y[unseen],
-                    "classes": z["class_names"]}
+            return {
+                "x_train": x[seen],
+                "y_train": y[seen],
+                "x_test": x[unseen],
+                "y_test": y[unseen],
+                "classes": z["class_names"],
+            }
 
     a = cached_arrays(f"dogs-imagewoof-provenance-{size}px", dogs_files(root), cache, build)
     classes = tuple(map(str, a["classes"]))
-    return _to_dataset(a, classes, (
-        f"ImageWoof-10 ({path}): {len(classes)} dog breeds, all ImageNet-1k classes; {len(a['y_train'])} "
-        f"ImageNet-training photos for training and validation, {len(a['y_test'])} ImageNet-validation photos "
-        f"(unseen by ImageNet-pretrained backbones) as the test split, {size}×{size}; a substitute for "
-        "Kaggle's dog-breed-identification (120 breeds), which is not present"),
-        {"layout": "imagewoof", "size": size, "imagenet_index": list(IMAGENET_INDEX)})
+    return _to_dataset(
+        a,
+        classes,
+        (
+            f"ImageWoof-10 ({path}): {len(classes)} dog breeds, all ImageNet-1k classes; {len(a['y_train'])} "
+            f"ImageNet-training photos for training and validation, {len(a['y_test'])} ImageNet-validation photos "
+            f"(unseen by ImageNet-pretrained backbones) as the test split, {size}×{size}; a substitute for "
+            "Kaggle's dog-breed-identification (120 breeds), which is not present"
+        ),
+        {"layout": "imagewoof", "size": size, "imagenet_index": list(IMAGENET_INDEX)},
+    )
 
 
 def synthetic_dogs(n_train: int, n_test: int, seed: int = 0) -> Dataset:
@@ -170,9 +207,15 @@ def synthetic_dogs(n_train: int, n_test: int, seed: int = 0) -> Dataset:
     def to_uint8(s: Split) -> Split:
         return Split(s.x.sigmoid().mul(255).round().to(torch.uint8), s.y)
 
-    return Dataset(ds.name, to_uint8(ds.train), to_uint8(ds.test), ds.classes,
-                   source=ds.source + ", uint8 images, not dog photos", synthetic=True,
-                   meta={"uint8": True, "layout": "synthetic", "size": 32})
+    return Dataset(
+        ds.name,
+        to_uint8(ds.train),
+        to_uint8(ds.test),
+        ds.classes,
+        source=ds.source + ", uint8 images, not dog photos",
+        synthetic=True,
+        meta={"uint8": True, "layout": "synthetic", "size": 32},
+    )
 
 
 register_dataset(DatasetInfo("dogs", dogs_files, load_dogs, synthetic_dogs))

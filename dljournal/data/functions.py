@@ -1,8 +1,9 @@
 """One-dimensional target functions for the function-fitting experiments (CPSC-8430 HW1)."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -5,6 +5,7 @@ line at a fixed speed, bouncing off the edges; overlapping digits combine by the
 maximum. Nothing is registered here: an experiment reads the real "mnist" dataset (or its
 synthetic stand-in in the smoke profile) and calls ``moving_mnist`` on its images.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,7 @@ def bounce(p: torch.Tensor, limit: float) -> torch.Tensor:
     return limit - (q - limit).abs()
 
 
-def trajectories(n: int, seq_len: int, k: int, limit: float, speed: float,
-                 generator: torch.Generator) -> torch.Tensor:
+def trajectories(n: int, seq_len: int, k: int, limit: float, speed: float, generator: torch.Generator) -> torch.Tensor:
     """Top-left corners of ``k`` bouncing objects per sequence: (n, seq_len, k, 2) as (row, col)."""
     start = torch.rand(n, 1, k, 2, generator=generator) * limit
     angle = torch.rand(n, 1, k, generator=generator) * 2 * math.pi
@@ -36,17 +36,25 @@ def paste_max(canvas_size: int, images: torch.Tensor, corners: torch.Tensor) -> 
     (n, T, size, size) canvases, combining overlaps by the maximum; one scatter, no Python loop."""
     n, t, k, h, w = images.shape
     s = canvas_size
-    rows = corners[..., 0, None] + torch.arange(h)             # (n, T, k, h)
-    cols = corners[..., 1, None] + torch.arange(w)             # (n, T, k, w)
-    frame = torch.arange(n * t).view(n, t, 1, 1, 1)            # which canvas each pixel lands on
+    rows = corners[..., 0, None] + torch.arange(h)  # (n, T, k, h)
+    cols = corners[..., 1, None] + torch.arange(w)  # (n, T, k, w)
+    frame = torch.arange(n * t).view(n, t, 1, 1, 1)  # which canvas each pixel lands on
     flat = frame * s * s + rows[..., :, None] * s + cols[..., None, :]  # (n, T, k, h, w)
     canvas = torch.zeros(n * t * s * s, dtype=images.dtype)
     canvas.scatter_reduce_(0, flat.flatten(), images.flatten(), reduce="amax")
     return canvas.view(n, t, s, s)
 
 
-def moving_mnist(digits: torch.Tensor, n: int, seq_len: int, size: int = 64, digits_per_seq: int = 2,
-                 seed: int = 0, speed: float = 3.0, chunk: int = 256) -> torch.Tensor:
+def moving_mnist(
+    digits: torch.Tensor,
+    n: int,
+    seq_len: int,
+    size: int = 64,
+    digits_per_seq: int = 2,
+    seed: int = 0,
+    speed: float = 3.0,
+    chunk: int = 256,
+) -> torch.Tensor:
     """``n`` sequences of ``seq_len`` frames: (n, seq_len, 1, size, size), values in [0, 1].
 
     ``digits``: (M, 1, h, w) or (M, h, w) images with values in [0, 1] (real MNIST: 28 × 28), drawn
@@ -65,5 +73,5 @@ def moving_mnist(digits: torch.Tensor, n: int, seq_len: int, size: int = 64, dig
     for i in range(0, n, chunk):  # chunks bound the scatter's index tensor (8 bytes per pixel drawn)
         j = min(i + chunk, n)
         images = digits[which[i:j]][:, None].expand(j - i, seq_len, digits_per_seq, h, w)  # (c, T, k, h, w)
-        out[i:j, :, 0] = paste_max(size, images, pos[i:j]).clamp_(0, 1)                    # (c, T, size, size)
+        out[i:j, :, 0] = paste_max(size, images, pos[i:j]).clamp_(0, 1)  # (c, T, size, size)
     return out

@@ -1,12 +1,14 @@
 """The dataset registry: each data module registers what it can load (timm style)."""
+
 from __future__ import annotations
 
-import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..project import ProjectError
+from ..registries import Registry
 
 
 @dataclass(frozen=True)
@@ -17,20 +19,15 @@ class DatasetInfo:
     synthetic: Callable[[int, int, int], Any]  # (n_train, n_test, seed) -> a stand-in of the same kind
 
 
-DATASETS: dict[str, DatasetInfo] = {}
+DATASETS: Registry[DatasetInfo] = Registry("dataset", defined_by=lambda info: info.loader)
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
-    DATASETS[info.name] = info
-    return info
+    return DATASETS.register(info.name, info)
 
 
 def get_info(name: str) -> DatasetInfo:
-    if name not in DATASETS:
-        close = difflib.get_close_matches(name, DATASETS, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise ProjectError(f"unknown dataset {name!r}{hint} (known: {', '.join(sorted(DATASETS))})")
-    return DATASETS[name]
+    return DATASETS.get(name)
 
 
 def require(name: str, data_root: Path, relative: list[str] | tuple[str, ...]) -> list[Path]:
@@ -38,6 +35,7 @@ def require(name: str, data_root: Path, relative: list[str] | tuple[str, ...]) -
     paths = [data_root / f for f in relative]
     for p in paths:
         if not p.is_file():
-            raise ProjectError(f"dataset {name}: file not found: {p} "
-                               f"(data root {data_root}; set --data-root or $DLJOURNAL_DATA_ROOT)")
+            raise ProjectError(
+                f"dataset {name}: file not found: {p} (data root {data_root}; set --data-root or $DLJOURNAL_DATA_ROOT)"
+            )
     return paths

@@ -1,14 +1,16 @@
 """Synthetic stand-ins of the real datasets: same shapes and classes, learnable, tiny."""
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .tensors import Dataset, Split
+from .tensors import Dataset, Normalisation, Split
 
 
-def prototype_images(shape: tuple[int, ...], classes: tuple[str, ...], n_train: int, n_test: int,
-                     seed: int = 0, name: str = "synthetic") -> Dataset:
+def prototype_images(
+    shape: tuple[int, ...], classes: tuple[str, ...], n_train: int, n_test: int, seed: int = 0, name: str = "synthetic"
+) -> Dataset:
     """Each class is a smooth random prototype; samples are shifted, noisy copies of it.
 
     Learnable well above chance in a few epochs, but not from one pixel, so a broken model or
@@ -30,7 +32,13 @@ def prototype_images(shape: tuple[int, ...], classes: tuple[str, ...], n_train: 
         return Split(x.float(), y.long())
 
     # the statistics a real loader records, chosen so that un-normalised pixels land mostly in [0, 1]
-    meta = {"mean": 0.5, "std": 0.25} if c == 1 else {"mean": [0.5] * c, "std": [0.25] * c}  # as MNIST / CIFAR
-    return Dataset(name, sample(n_train), sample(n_test), classes,
-                   source=f"synthetic stand-in ({n_train} train / {n_test} test, shape {tuple(shape)}), not real data",
-                   synthetic=True, meta=meta)
+    norm = Normalisation((0.5,) * c, (0.25,) * c)
+    return Dataset(
+        name,
+        sample(n_train),
+        sample(n_test),
+        classes,
+        source=f"synthetic stand-in ({n_train} train / {n_test} test, shape {tuple(shape)}), not real data",
+        synthetic=True,
+        norm=norm,
+    )

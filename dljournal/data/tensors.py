@@ -1,8 +1,10 @@
 """Datasets as tensors in memory, batched by slicing (airbench style: no per-sample pipeline)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Literal
+from typing import Literal
 
 import torch
 
@@ -33,40 +35,82 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
-    def to(self, device: torch.device | str) -> "Split":
+    def to(self, device: torch.device | str) -> Split:
         return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True), self.role)
 
-    def map(self, fn: Callable[[torch.Tensor], torch.Tensor], batch: int | None = None) -> "Split":
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor], batch: int | None = None) -> Split:
         """The same targets and role, inputs transformed by ``fn`` (in chunks of ``batch``)."""
         if batch is None:
             return Split(fn(self.x), self.y, self.role)
-        return Split(torch.cat([fn(self.x[i:i + batch]) for i in range(0, len(self), batch)]), self.y, self.role)
+        return Split(torch.cat([fn(self.x[i : i + batch]) for i in range(0, len(self), batch)]), self.y, self.role)
 
-    def subset(self, n: int | None, seed: int = 0) -> "Split":
+    def subset(self, n: int | None, seed: int = 0) -> Split:
         """A class-agnostic random subset of ``n`` samples (all of them when ``n`` is None)."""
         if n is None or n >= len(self):
             return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
         return self.take(idx)
 
-    def take(self, idx: torch.Tensor) -> "Split":
+    def take(self, idx: torch.Tensor) -> Split:
         """The samples at ``idx``, same role."""
         return Split(self.x[idx.to(self.x.device)], self.y[idx.to(self.y.device)], self.role)
 
-    def batches(self, batch_size: int, shuffle: bool = False,
-                generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self)
         if shuffle:
             order = torch.randperm(n, generator=generator).to(self.x.device)
             for i in range(0, n, batch_size):
-                idx = order[i:i + batch_size]
+                idx = order[i : i + batch_size]
                 yield self.x[idx], self.y[idx]
         else:
             for i in range(0, n, batch_size):
-                yield self.x[i:i + batch_size], self.y[i:i + batch_size]
+                yield self.x[i : i + batch_size], self.y[i : i + batch_size]
 
     def num_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """What a loader did to the pixels: ``(pixel - mean) / std`` per channel, pixels on the [0, 1]
+    scale. Kept on the dataset so that pictures, pretrained backbones and GANs get the pixels back
+    with ``undo`` instead of each writing the inverse again.
+
+    The statistics broadcast over the last three dimensions, (C, H, W): images (N, C, H, W) and
+    clips (N, T, C, H, W) alike.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.mean or len(self.mean) != len(self.std):
+            raise ValueError(f"a normalisation needs one mean and one std per channel, got {self.mean} and {self.std}")
+        if min(self.std) <= 0:
+            raise ValueError(f"a normalisation's std must be positive, got {self.std}")
+
+    def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # float32, as the loaders computed them: the same numbers as their own arithmetic, bit for bit
+        def as_tensor(v: tuple[float, ...]) -> torch.Tensor:
+            return torch.tensor(v, dtype=torch.float32, device=x.device).view(-1, 1, 1)
+
+        return as_tensor(self.mean), as_tensor(self.std)
+
+    def apply(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels in [0, 1] -> model inputs."""
+        mean, std = self._stats(pixels)
+        return (pixels - mean) / std
+
+    def undo(self, x: torch.Tensor) -> torch.Tensor:
+        """Model inputs -> the pixels in [0, 1] they came from (clamped: edited inputs may overshoot)."""
+        mean, std = self._stats(x)
+        return (x * std + mean).clamp(0, 1)
+
+    def to_uint8(self, x: torch.Tensor) -> torch.Tensor:
+        """Model inputs -> uint8 pixels (0-255), same layout: for inputs a loader made, the bytes it read."""
+        return self.undo(x.detach()).mul_(255).round_().to(torch.uint8)
 
 
 @dataclass
@@ -80,6 +124,7 @@ class Dataset:
     source: str = ""  # where it came from, said in the report ("real: ...", "synthetic stand-in")
     synthetic: bool = False
     meta: dict = field(default_factory=dict)
+    norm: Normalisation | None = None  # how ``x`` was made from pixels; None: not normalised (e.g. uint8)
 
     def __post_init__(self) -> None:
         # whatever the loader built, the roles are the dataset's: test stays test downstream
@@ -94,10 +139,9 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.train.x.shape[1:])
 
-    def to(self, device: torch.device | str) -> "Dataset":
+    def to(self, device: torch.device | str) -> Dataset:
         """Move both splits to ``device`` once; training then only slices."""
-        return Dataset(self.name, self.train.to(device), self.test.to(device), self.classes,
-                       self.source, self.synthetic, self.meta)
+        return replace(self, train=self.train.to(device), test=self.test.to(device))
 
     def val_split(self, n_val: int, seed: int = 0) -> tuple[Split, Split]:
         """A held-out validation split of ``n_val`` samples from train: (train', val)."""
@@ -111,4 +155,5 @@ def require_not_test(split: Split | None, what: str) -> None:
     if split is not None and split.role == "test":
         raise SelectionOnTest(
             f"{what} was given the test split, and it selects on that split; hold out a validation split "
-            "(Dataset.val_split) for every choice and evaluate the test split once")
+            "(Dataset.val_split) for every choice and evaluate the test split once"
+        )

@@ -1,7 +1,8 @@
 """Charts of counts and classes: confusion matrices, histograms, embeddings, bars."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import seaborn as sns
@@ -17,16 +18,28 @@ def _confusion(y_true: Sequence[int], y_pred: Sequence[int], k: int, normalize: 
 
 
 @register_figure("confusion_matrix")
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[str],
-                     title: str = "", normalize: bool = True) -> plt.Figure:
+def confusion_matrix(
+    y_true: Sequence[int], y_pred: Sequence[int], classes: Sequence[str], title: str = "", normalize: bool = True
+) -> plt.Figure:
     """Rows: true class, columns: predicted; row-normalised (recall) when ``normalize``."""
     k = len(classes)
     cm = _confusion(y_true, y_pred, k, normalize)
     size = min(WIDTH * 0.75, 1.4 + 0.38 * k)
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
-    sns.heatmap(cm, annot=k <= 12, fmt=".2f" if normalize else ".0f", cmap="Blues", cbar=False,
-                xticklabels=classes, yticklabels=classes, ax=ax, annot_kws={"size": 6},
-                vmin=0, vmax=1 if normalize else None, square=True)
+    sns.heatmap(
+        cm,
+        annot=k <= 12,
+        fmt=".2f" if normalize else ".0f",
+        cmap="Blues",
+        cbar=False,
+        xticklabels=classes,
+        yticklabels=classes,
+        ax=ax,
+        annot_kws={"size": 6},
+        vmin=0,
+        vmax=1 if normalize else None,
+        square=True,
+    )
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     return fig
@@ -37,15 +50,26 @@ def draw_confusion(ax: plt.Axes, y_true: Sequence[int], y_pred: Sequence[int], c
     """A confusion matrix in percent of each true class (recall) on one axes of ``panels``
     (``confusion_matrix`` makes a figure of its own: three models would take three)."""
     cm = 100 * _confusion(y_true, y_pred, len(classes), normalize=True)
-    sns.heatmap(cm, annot=True, fmt=".0f", cmap="Blues", cbar=False, vmin=0, vmax=100, square=True,
-                xticklabels=classes, yticklabels=classes, annot_kws={"size": 6}, ax=ax)
+    sns.heatmap(
+        cm,
+        annot=True,
+        fmt=".0f",
+        cmap="Blues",
+        cbar=False,
+        vmin=0,
+        vmax=100,
+        square=True,
+        xticklabels=classes,
+        yticklabels=classes,
+        annot_kws={"size": 6},
+        ax=ax,
+    )
     ax.set(xlabel="predicted", ylabel="true")
     ax.tick_params(labelsize=6)
 
 
 @register_panel("hist")
-def draw_hist(ax: plt.Axes, values: Mapping[str, np.ndarray], xlabel: str, bins: int = 60,
-              logy: bool = True) -> None:
+def draw_hist(ax: plt.Axes, values: Mapping[str, np.ndarray], xlabel: str, bins: int = 60, logy: bool = True) -> None:
     """Overlaid histograms (step lines) of several value sets, e.g. |w| per run."""
     all_v = np.concatenate([np.asarray(v).ravel() for v in values.values()])
     edges = np.linspace(0, np.quantile(all_v, 0.999), bins + 1)
@@ -56,8 +80,9 @@ def draw_hist(ax: plt.Axes, values: Mapping[str, np.ndarray], xlabel: str, bins:
 
 
 @register_panel("embedding")
-def draw_embedding(ax: plt.Axes, xy: np.ndarray, labels: Sequence[int], classes: Sequence[str],
-                   legend: bool = False) -> None:
+def draw_embedding(
+    ax: plt.Axes, xy: np.ndarray, labels: Sequence[int], classes: Sequence[str], legend: bool = False
+) -> None:
     """A 2-D map of samples coloured by class (points rasterised inside the vector figure)."""
     colors = sns.color_palette("tab10" if len(classes) <= 10 else "husl", n_colors=len(classes))
     xy, labels_ = np.asarray(xy), np.asarray(labels)
@@ -70,8 +95,14 @@ def draw_embedding(ax: plt.Axes, xy: np.ndarray, labels: Sequence[int], classes:
 
 
 @register_panel("bars")
-def draw_bars(ax: plt.Axes, labels: Sequence[str | int], values: Sequence[float], xlabel: str,
-              ylabel: str = "", horizontal: bool = True) -> None:
+def draw_bars(
+    ax: plt.Axes,
+    labels: Sequence[str | int],
+    values: Sequence[float],
+    xlabel: str,
+    ylabel: str = "",
+    horizontal: bool = True,
+) -> None:
     """Bars of ``values`` per label: horizontal ones read top-down (words, confused pairs)."""
     if horizontal:
         ax.barh(range(len(values)), values, height=0.7)

@@ -1,7 +1,8 @@
 """Lines: learning curves, losses, fitted functions, x–y series, trajectories (panel kinds)."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.ticker as mticker
 import numpy as np
@@ -16,8 +17,9 @@ def _legend(ax: plt.Axes, **kwargs) -> None:
 
 
 @register_panel("curves")
-def draw_curves(ax: plt.Axes, histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "loss",
-                logy: bool = False) -> None:
+def draw_curves(
+    ax: plt.Axes, histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "loss", logy: bool = False
+) -> None:
     """Train (dashed) and validation (solid) ``metric`` per run, one colour per run."""
     for color, (name, s) in zip(sns.color_palette(n_colors=max(len(histories), 1)), histories.items()):
         epochs = s.get("epoch") or range(1, len(s.get(f"train_{metric}", s.get(f"val_{metric}", []))) + 1)
@@ -34,12 +36,15 @@ def draw_curves(ax: plt.Axes, histories: Mapping[str, Mapping[str, Sequence[floa
 
 
 @register_figure("learning_curves")
-def learning_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], metrics: Sequence[str] = ("loss", "acc"),
-                    logy: bool = False) -> plt.Figure:
+def learning_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]], metrics: Sequence[str] = ("loss", "acc"), logy: bool = False
+) -> plt.Figure:
     """Loss and accuracy panels, train dashed and validation solid, one colour per run."""
     present = [m for m in metrics if any(f"train_{m}" in h or f"val_{m}" in h for h in histories.values())]
-    return panels.__wrapped__({m if m != "acc" else "accuracy": draw_curves(histories, m, logy and m == "loss")
-                               for m in present}, ncols=len(present))
+    return panels.__wrapped__(
+        {m if m != "acc" else "accuracy": draw_curves(histories, m, logy and m == "loss") for m in present},
+        ncols=len(present),
+    )
 
 
 @register_panel("loss")
@@ -50,7 +55,7 @@ def draw_loss(ax: plt.Axes, histories: Mapping[str, object], key: str = "train_l
         group = h if isinstance(h, (list, tuple)) else [h]
         ys = np.array([g[key] for g in group], dtype=float)  # (seeds, epochs)
         epochs = np.arange(1, ys.shape[1] + 1)
-        line, = ax.plot(epochs, np.median(ys, 0), label=name, lw=1.2)
+        (line,) = ax.plot(epochs, np.median(ys, 0), label=name, lw=1.2)
         if len(group) > 1:
             ax.fill_between(epochs, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2, lw=0)
     ax.set(xlabel="epoch", ylabel=key.replace("_", " "), yscale="log")
@@ -68,8 +73,17 @@ def draw_fit(ax: plt.Axes, x: np.ndarray, truth: np.ndarray, preds: Mapping[str,
 
 
 @register_panel("xy")
-def draw_xy(ax: plt.Axes, x: Sequence[float], ys: Mapping[str, Sequence[float]], xlabel: str, ylabel: str,
-            logx: bool = False, logy: bool = False, marker: str = "o", integer_x: bool = False) -> None:
+def draw_xy(
+    ax: plt.Axes,
+    x: Sequence[float],
+    ys: Mapping[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    logy: bool = False,
+    marker: str = "o",
+    integer_x: bool = False,
+) -> None:
     """One line per entry of ``ys`` against ``x``; ``integer_x`` for counts such as epochs."""
     for name, y in ys.items():
         ax.plot(x, y, marker=marker, ms=3, lw=1.2, label=name)
@@ -81,29 +95,52 @@ def draw_xy(ax: plt.Axes, x: Sequence[float], ys: Mapping[str, Sequence[float]],
 
 
 @register_panel("twin")
-def draw_twin(ax: plt.Axes, x: Sequence[float], left: Mapping[str, Sequence[float]],
-              right: Mapping[str, Sequence[float]], xlabel: str, left_label: str, right_label: str,
-              logx: bool = False, logy: bool = False) -> None:
+def draw_twin(
+    ax: plt.Axes,
+    x: Sequence[float],
+    left: Mapping[str, Sequence[float]],
+    right: Mapping[str, Sequence[float]],
+    xlabel: str,
+    left_label: str,
+    right_label: str,
+    logx: bool = False,
+    logy: bool = False,
+) -> None:
     """``left`` series on the left y-axis (solid), ``right`` on a second y-axis (dashed)."""
     other = ax.twinx()
     colors = sns.color_palette(n_colors=len(left) + len(right))
     same = list(left) == list(right)  # the same runs on both axes share their colours
     for c, (name, y) in zip(colors, left.items()):
         ax.plot(x, y, "-", color=c, lw=1.3, label=name if name == left_label else f"{name} {left_label}")
-    for c, (name, y) in zip(colors[:len(right)] if same else colors[len(left):], right.items()):
+    for c, (name, y) in zip(colors[: len(right)] if same else colors[len(left) :], right.items()):
         other.plot(x, y, "--", color=c, lw=1.3, label=name if name == right_label else f"{name} {right_label}")
-    ax.set(xlabel=xlabel, ylabel=left_label + " (solid)", xscale="log" if logx else "linear",
-           yscale="log" if logy else "linear")
+    ax.set(
+        xlabel=xlabel,
+        ylabel=left_label + " (solid)",
+        xscale="log" if logx else "linear",
+        yscale="log" if logy else "linear",
+    )
     other.set_ylabel(right_label + " (dashed)")
     other.grid(False)
     lines = ax.get_lines() + other.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], fontsize="x-small", loc="upper center",
-              bbox_to_anchor=(0.5, -0.3), ncol=min(len(lines), 3))
+    ax.legend(
+        lines,
+        [line.get_label() for line in lines],
+        fontsize="x-small",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3),
+        ncol=min(len(lines), 3),
+    )
 
 
 @register_panel("paths")
-def draw_paths(ax: plt.Axes, paths: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str,
-               ylabel: str, logx: bool = False) -> None:
+def draw_paths(
+    ax: plt.Axes,
+    paths: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+) -> None:
     """One line per entry, each with its own x values (e.g. accuracy against elapsed seconds)."""
     for name, (x, y) in paths.items():
         ax.plot(x, y, marker="o", ms=2.5, lw=1.2, label=name)
@@ -112,8 +149,13 @@ def draw_paths(ax: plt.Axes, paths: Mapping[str, tuple[Sequence[float], Sequence
 
 
 @register_panel("trajectories")
-def draw_trajectories(ax: plt.Axes, coords: Sequence[np.ndarray], labels: Sequence[Sequence[str]] = (),
-                      names: Sequence[str] = (), axis_labels: Sequence[str] = ("PC 1", "PC 2")) -> None:
+def draw_trajectories(
+    ax: plt.Axes,
+    coords: Sequence[np.ndarray],
+    labels: Sequence[Sequence[str]] = (),
+    names: Sequence[str] = (),
+    axis_labels: Sequence[str] = ("PC 1", "PC 2"),
+) -> None:
     """2-D trajectories, one colour per run; a ring marks the start, each point may carry a label."""
     for i, (c, xy) in enumerate(zip(sns.color_palette(n_colors=len(coords)), coords)):
         xy = np.asarray(xy)
@@ -127,11 +169,22 @@ def draw_trajectories(ax: plt.Axes, coords: Sequence[np.ndarray], labels: Sequen
 
 
 @register_panel("scatter")
-def draw_scatter(ax: plt.Axes, x: Sequence[float], y: Sequence[float], xlabel: str, ylabel: str,
-                 logy: bool = False) -> None:
+def draw_scatter(
+    ax: plt.Axes, x: Sequence[float], y: Sequence[float], xlabel: str, ylabel: str, logy: bool = False
+) -> None:
     ax.scatter(x, y, s=14, alpha=0.8)
     ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if logy else "linear")
 
 
-__all__ = ["draw_curves", "draw_fit", "draw_loss", "draw_paths", "draw_scatter", "draw_trajectories", "draw_twin",
-           "draw_xy", "learning_curves", "tidy"]
+__all__ = [
+    "draw_curves",
+    "draw_fit",
+    "draw_loss",
+    "draw_paths",
+    "draw_scatter",
+    "draw_trajectories",
+    "draw_twin",
+    "draw_xy",
+    "learning_curves",
+    "tidy",
+]

@@ -1,11 +1,13 @@
 """Pictures: kernels, activation maps, image grids, heat-map overlays, video frames (raster kinds).
 
-Inputs arrive as numpy arrays in the model's layout, (N, C, H, W); where the data were normalised,
-the spec carries ``mean``/``std`` and the picture undoes them here.
+Inputs arrive as numpy arrays in the model's layout, (N, C, H, W). Pictures of data arrive as
+pixels in [0, 1] (the experiment undoes its dataset's normalisation: ``ds.norm.undo(x)``); pictures
+that are not pixels, such as gradient-ascent inputs, are scaled to their own range (``rescale``).
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -18,15 +20,11 @@ def _normalise(img: np.ndarray) -> np.ndarray:
     return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
 
 
-def to_rgb(images: np.ndarray, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> np.ndarray:
-    """(B, C, H, W) -> displayable (B, H, W, 3) floats in [0, 1]: normalisation undone with
-    ``mean``/``std`` when given, else each image scaled to its own range; grey made RGB."""
+def to_rgb(images: np.ndarray, rescale: bool = False) -> np.ndarray:
+    """(B, C, H, W) -> displayable (B, H, W, 3) floats in [0, 1]: pixels as they are (clipped to
+    [0, 1]), or with ``rescale`` each image scaled to its own range; grey made RGB."""
     x = np.asarray(images, dtype=np.float32)
-    if mean is not None:
-        x = np.clip(x * np.asarray(std, np.float32).reshape(1, -1, 1, 1)
-                    + np.asarray(mean, np.float32).reshape(1, -1, 1, 1), 0, 1)
-    else:
-        x = np.stack([_normalise(i) for i in x])
+    x = np.stack([_normalise(i) for i in x]) if rescale else np.clip(x, 0, 1)
     if x.shape[1] == 1:
         x = np.repeat(x, 3, axis=1)
     return x.transpose(0, 2, 3, 1)
@@ -64,8 +62,9 @@ def kernel_grid(weight: np.ndarray, title: str = "", max_kernels: int = 64, ncol
     nrows = -(-len(w) // ncols)
     fig, axes = _grid(nrows, ncols, WIDTH / ncols * nrows + (0.3 if title else 0))
     for ax, k in zip(axes.flat, w):
-        ax.imshow(_normalise(k.transpose(1, 2, 0)) if rgb else k[0], cmap=None if rgb else "gray",
-                  interpolation="nearest")
+        ax.imshow(
+            _normalise(k.transpose(1, 2, 0)) if rgb else k[0], cmap=None if rgb else "gray", interpolation="nearest"
+        )
     if title:
         fig.suptitle(title, fontsize="small")
     fig.tight_layout(pad=0.2)
@@ -73,11 +72,10 @@ def kernel_grid(weight: np.ndarray, title: str = "", max_kernels: int = 64, ncol
 
 
 @register_figure("activation_grid", raster=True)
-def activation_grid(images: np.ndarray, activations: Mapping[str, np.ndarray], max_maps: int = 8,
-                    image_mean: Sequence[float] | None = None, image_std: Sequence[float] | None = None) -> plt.Figure:
-    """One row per image: the input, then the first ``max_maps`` feature maps of each layer
-    (``activations``: layer name -> (N, channels, h, w))."""
-    rgb = to_rgb(images, image_mean, image_std)
+def activation_grid(images: np.ndarray, activations: Mapping[str, np.ndarray], max_maps: int = 8) -> plt.Figure:
+    """One row per image: the input (pixels in [0, 1]), then the first ``max_maps`` feature maps of
+    each layer (``activations``: layer name -> (N, channels, h, w))."""
+    rgb = to_rgb(images)
     n, ncols = len(rgb), 1 + max_maps * len(activations)
     fig, axes = _grid(n, ncols, WIDTH / ncols * n * 1.05 + 0.3)
     for i in range(n):
@@ -95,16 +93,18 @@ def activation_grid(images: np.ndarray, activations: Mapping[str, np.ndarray], m
 
 
 @register_figure("image_grid", raster=True)
-def image_grid(images: np.ndarray, titles: Sequence[str] = (), ncols: int = 8, title: str = "",
-               mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> plt.Figure:
-    """Images (N, C, H, W) in a grid, e.g. the results of ``explain.ascend``; each scaled to its own
-    range unless ``mean``/``std`` undo the input normalisation."""
-    rgb = to_rgb(images, mean, std)
+def image_grid(
+    images: np.ndarray, titles: Sequence[str] = (), ncols: int = 8, title: str = "", rescale: bool = False
+) -> plt.Figure:
+    """Images (N, C, H, W) in a grid: pixels in [0, 1], or with ``rescale`` each image scaled to
+    its own range (inputs that are not pixels, e.g. the results of ``explain.ascend``)."""
+    rgb = to_rgb(images, rescale)
     ncols = min(ncols, len(rgb))
     nrows = -(-len(rgb) // ncols)
     lines = max((t.count("\n") + 1 for t in titles), default=0)  # room for titles of several lines
-    fig, axes = _grid(nrows, ncols, (WIDTH / ncols + 0.17 * lines + (0.05 if lines else 0)) * nrows
-                      + (0.3 if title else 0))
+    fig, axes = _grid(
+        nrows, ncols, (WIDTH / ncols + 0.17 * lines + (0.05 if lines else 0)) * nrows + (0.3 if title else 0)
+    )
     for i, (ax, img) in enumerate(zip(axes.flat, rgb)):
         ax.imshow(img, interpolation="nearest")
         if i < len(titles):
@@ -116,10 +116,10 @@ def image_grid(images: np.ndarray, titles: Sequence[str] = (), ncols: int = 8, t
 
 
 @register_figure("explanation_grid", raster=True)
-def explanation_grid(images: np.ndarray, maps: Mapping[str, np.ndarray], row_titles: Sequence[str] = (),
-                     mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> plt.Figure:
-    """One row per image: the input, then each method's heat-map over it (e.g. Grad-CAM, saliency)."""
-    rgb = to_rgb(images, mean, std)
+def explanation_grid(images: np.ndarray, maps: Mapping[str, np.ndarray], row_titles: Sequence[str] = ()) -> plt.Figure:
+    """One row per image: the input (pixels in [0, 1]), then each method's heat-map over it (e.g.
+    Grad-CAM, saliency)."""
+    rgb = to_rgb(images)
     n, ncols = len(rgb), 1 + len(maps)
     fig, axes = _grid(n, ncols, 1.5 * n + 0.2, width=min(WIDTH, 1.5 * ncols))
     overlays = {name: overlay(rgb, m) for name, m in maps.items()}
@@ -136,8 +136,9 @@ def explanation_grid(images: np.ndarray, maps: Mapping[str, np.ndarray], row_tit
 
 
 @register_figure("image_rows", raster=True)
-def image_rows(images: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str] = (),
-               cell: float = 0.5) -> plt.Figure:
+def image_rows(
+    images: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str] = (), cell: float = 0.5
+) -> plt.Figure:
     """uint8 images (rows, cols, 3, H, W) as one picture, ``cell`` inches per image (at most the
     page width), each row labelled on the left (an epoch, a class, a variant), optionally each column on top."""
     images = np.asarray(images)
@@ -147,7 +148,7 @@ def image_rows(images: np.ndarray, row_labels: Sequence[str], col_labels: Sequen
     for r in range(rows):
         for k in range(cols):
             y, x = pad + r * (h + pad), pad + k * (w + pad)
-            grid[y:y + h, x:x + w] = images[r, k].transpose(1, 2, 0)
+            grid[y : y + h, x : x + w] = images[r, k].transpose(1, 2, 0)
     width = min(WIDTH, cell * cols)
     top = 0.45 if col_labels else 0.0  # room for slanted column labels
     fig, ax = plt.subplots(figsize=(width + 0.9, width * grid.shape[0] / grid.shape[1] + top))
@@ -155,8 +156,14 @@ def image_rows(images: np.ndarray, row_labels: Sequence[str], col_labels: Sequen
     ax.set_yticks([pad + r * (h + pad) + h / 2 for r in range(rows)], list(row_labels), fontsize=7)
     if col_labels:
         ax.xaxis.tick_top()
-        ax.set_xticks([pad + k * (w + pad) + w / 2 for k in range(cols)], list(col_labels), fontsize=6.5,
-                      rotation=40, ha="left", rotation_mode="anchor")
+        ax.set_xticks(
+            [pad + k * (w + pad) + w / 2 for k in range(cols)],
+            list(col_labels),
+            fontsize=6.5,
+            rotation=40,
+            ha="left",
+            rotation_mode="anchor",
+        )
     else:
         ax.set_xticks([])
     ax.tick_params(length=0)

@@ -8,14 +8,17 @@ function, minus the axes: the arguments are checked against its signature at onc
 while the experiment runs, not at build time) and stored as data. Drawing happens at build time,
 outside the cache key, so restyling a figure never retrains anything.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..fingerprint import code_hash
+from ..registries import Registry
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,12 @@ class Kind:
     raster: bool  # images: rendered to PNG; plots go to the PDF as SVG
 
 
-_KINDS: dict[str, Kind] = {}
+KINDS: Registry[Kind] = Registry("figure kind", defined_by=lambda kind: kind.draw)
 
 
 def _register(kind: str, panel: bool, raster: bool) -> Callable[[Callable[..., Any]], Callable[..., Spec]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Spec]:
-        old = _KINDS.get(kind)
-        if old is not None and (old.draw.__module__, old.draw.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"figure kind {kind!r} registered twice ({old.draw.__module__}, {fn.__module__})")
+        KINDS.register(kind, Kind(fn, panel, raster))  # first: a clash fails before anything else
         params = list(inspect.signature(fn).parameters.values())
         signature = inspect.Signature(params[1:] if panel else params)
 
@@ -54,8 +55,8 @@ def _register(kind: str, panel: bool, raster: bool) -> Callable[[Callable[..., A
 
         make.__signature__ = signature  # help() shows the spec's arguments, not the axes
         make.__figure_kind__ = kind  # the cache key of an experiment skips it: drawing is presentation
-        _KINDS[kind] = Kind(fn, panel, raster)
         return make
+
     return decorate
 
 
@@ -70,17 +71,11 @@ def register_panel(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Sp
 
 
 def get_kind(kind: str) -> Kind:
-    if kind not in _KINDS:
-        import difflib
-
-        close = difflib.get_close_matches(kind, _KINDS, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(_KINDS))}"
-        raise KeyError(f"no figure kind {kind!r}{hint}")
-    return _KINDS[kind]
+    return KINDS.get(kind)
 
 
 def kinds() -> dict[str, Kind]:
-    return dict(_KINDS)
+    return dict(KINDS.items())
 
 
 def kind_hash(kind: str) -> str:
@@ -89,6 +84,6 @@ def kind_hash(kind: str) -> str:
     return _code_hash(get_kind(kind).draw)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _code_hash(draw: Callable[..., Any]) -> str:  # per function object: a re-imported kind is hashed anew
     return code_hash(draw, exclude=())

@@ -1,6 +1,7 @@
 """Specs -> files, at build time, cached under ``build/figures/`` on the spec's data and the code
 of every kind it uses: restyling one kind re-draws the figures of that kind only. Plots are SVG
 (vector: sharp at any zoom), pictures PNG."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,13 +1,15 @@
 """Figure specs as stored data: JSON for the structure, one ``.npz`` per result for the arrays
 (kernels, activations, images, embeddings), read back with ``allow_pickle=False``."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import numbers
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ def encode(value: Any, arrays: dict[str, np.ndarray], where: str = "figure") -> 
         return {SPEC: value.kind, "args": {k: encode(v, arrays, f"{where}.{k}") for k, v in value.args.items()}}
     if hasattr(value, "detach"):  # a torch tensor: stored as numpy, never pickled
         value = value.detach().cpu().numpy()
-    if hasattr(value, "epochs") and isinstance(getattr(value, "epochs"), Mapping):  # a train.History
+    if hasattr(value, "epochs") and isinstance(value.epochs, Mapping):  # a train.History
         value = value.epochs
     if isinstance(value, np.ndarray):
         key = f"a{len(arrays)}"
@@ -31,8 +33,11 @@ def encode(value: Any, arrays: dict[str, np.ndarray], where: str = "figure") -> 
     if isinstance(value, Mapping):
         return {str(k): encode(v, arrays, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        if value and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value) \
-                and not all(math.isfinite(v) for v in value):
+        if (
+            value
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+            and not all(math.isfinite(v) for v in value)
+        ):
             return encode(np.asarray(value, dtype=float), arrays, where)  # NaN and inf survive as floats
         return [encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
     if value is None or isinstance(value, (bool, str)):
@@ -44,8 +49,10 @@ def encode(value: Any, arrays: dict[str, np.ndarray], where: str = "figure") -> 
     if isinstance(value, numbers.Real):
         value = float(value)
         return value if math.isfinite(value) else {FLOAT: repr(value)}
-    raise TypeError(f"{where}: a figure cannot hold a {type(value).__name__} ({value!r:.60}); "
-                    f"pass numbers, strings, lists, dicts, arrays or tensors")
+    raise TypeError(
+        f"{where}: a figure cannot hold a {type(value).__name__} ({value!r:.60}); "
+        f"pass numbers, strings, lists, dicts, arrays or tensors"
+    )
 
 
 def decode(value: Any, array: Callable[[str], np.ndarray]) -> Any:

@@ -3,23 +3,32 @@
 Imported at build time only (and for argument checking while experiments run): drawing is
 presentation, outside every cache key.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker as mticker  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import seaborn as sns
 
-from .registry import Spec, get_kind, register_figure  # noqa: E402
+from .registry import Spec, get_kind, register_figure
 
 sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.0)
-plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 200, "axes.titleweight": "bold",
-                     "axes.titlesize": "medium", "legend.frameon": False,
-                     "svg.fonttype": "path", "svg.hashsalt": "dljournal"})  # same figure, same bytes
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "savefig.dpi": 200,
+        "axes.titleweight": "bold",
+        "axes.titlesize": "medium",
+        "legend.frameon": False,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "dljournal",
+    }
+)  # same figure, same bytes
 
 WIDTH = 6.4  # inches: the text width of an A4 page
 PANEL_HEIGHT = 2.5
@@ -39,8 +48,9 @@ def tidy(fig: plt.Figure, layout: bool = True) -> plt.Figure:
 
 
 @register_figure("panels")
-def panels(draws: Mapping[str, Spec], ncols: int | None = None, height: float = PANEL_HEIGHT,
-           sharey: bool = False) -> plt.Figure:
+def panels(
+    draws: Mapping[str, Spec], ncols: int | None = None, height: float = PANEL_HEIGHT, sharey: bool = False
+) -> plt.Figure:
     """One titled axes per entry of ``draws`` (panel specs such as ``draw_xy(...)``), ``ncols`` wide."""
     items = list(draws.items())
     ncols = ncols or min(len(items), 3)
@@ -52,14 +62,15 @@ def panels(draws: Mapping[str, Spec], ncols: int | None = None, height: float = 
             raise TypeError(f"panels: {title!r} is a {panel.kind!r} figure, not a panel")
         kind.draw(ax, **panel.args)
         ax.set_title(title)
-    for ax in list(axes.flat)[len(items):]:
+    for ax in list(axes.flat)[len(items) :]:
         ax.set_visible(False)
     return tidy(fig)
 
 
 @register_figure("side_by_side")
-def side_by_side(columns: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float], bool]]],
-                 xlabel: str, height: float = 1.5) -> plt.Figure:
+def side_by_side(
+    columns: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float], bool]]], xlabel: str, height: float = 1.5
+) -> plt.Figure:
     """Columns of stacked panels sharing x per column: ``{column title: {label: (x, y, log)}}``."""
     cols = list(columns.items())
     nrows = max(len(s) for _, s in cols)

@@ -5,6 +5,7 @@ to its noise and the discriminator gets a second head that names the class.
 Every variant trains these two modules; what differs is the discriminator's normalisation (a
 gradient penalty is per sample, so WGAN-GP's critic must not use batch statistics) and the loss.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,11 +37,14 @@ class Generator(nn.Module):
             return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
 
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(z_dim + num_classes, 4 * w, 4, 1, 0, bias=False), nn.BatchNorm2d(4 * w),
+            nn.ConvTranspose2d(z_dim + num_classes, 4 * w, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(4 * w),
             nn.ReLU(True),  # (B, 4w, 4, 4)
             *up(4 * w, 2 * w),  # (B, 2w, 8, 8)
             *up(2 * w, w),  # (B, w, 16, 16)
-            nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh())  # (B, channels, 32, 32)
+            nn.ConvTranspose2d(w, channels, 4, 2, 1),
+            nn.Tanh(),
+        )  # (B, channels, 32, 32)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes:
@@ -61,9 +65,15 @@ class Discriminator(nn.Module):
         super().__init__()
         w, bias = width, norm == "none"
         self.features = nn.Sequential(
-            nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2, True),  # (B, w, 16, 16); no norm on the input layer
-            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=bias), _norm(norm, 2 * w), nn.LeakyReLU(0.2, True),  # (B, 2w, 8, 8)
-            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=bias), _norm(norm, 4 * w), nn.LeakyReLU(0.2, True))  # (B, 4w, 4, 4)
+            nn.Conv2d(channels, w, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),  # (B, w, 16, 16); no norm on the input layer
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=bias),
+            _norm(norm, 2 * w),
+            nn.LeakyReLU(0.2, True),  # (B, 2w, 8, 8)
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=bias),
+            _norm(norm, 4 * w),
+            nn.LeakyReLU(0.2, True),
+        )  # (B, 4w, 4, 4)
         self.source = nn.Conv2d(4 * w, 1, 4)  # (B, 1, 1, 1)
         self.classes = nn.Conv2d(4 * w, num_classes, 4) if num_classes else None  # (B, K, 1, 1)
 

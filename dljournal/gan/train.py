@@ -1,25 +1,27 @@
-"""One GAN training loop for every variant: a critic step per real batch, a generator step after
-every ``variant.n_critic`` of them, logs averaged over windows and epochs, and the images of a fixed
-noise batch after every epoch. What differs between variants lives in ``Variant``, not here.
+"""One GAN training step for every variant, run by the engine's ``fit``: a critic step per real
+batch, a generator step after every ``variant.n_critic`` of them, logs averaged over windows (here)
+and epochs (``fit``), and the images of a fixed noise batch after every epoch. What differs between
+variants lives in ``Variant``, not here.
 
 An epoch is one pass of the training images through the critic, so a WGAN (5 critic steps per
 generator step) makes a fifth of DCGAN's generator updates per epoch; ``GanRun`` counts both.
 """
+
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
 from ..data.tensors import Split
-from ..train.loop import History
+from ..train.config import TrainConfig
+from ..train.loop import Callback, FitState, History, fit
+from ..train.step import Batch, Logs, Means, Step
 from .models import Discriminator, Generator
-from .variants import Logs, Variant
+from .variants import Variant
 
 EpochHook = Callable[[int, Generator], dict[str, float]]  # (epoch, generator) -> extra epoch metrics
 
@@ -48,24 +50,6 @@ class GanRun:
         return sum(self.history.epochs.get("seconds", []))
 
 
-class _Means:
-    """Running means of detached scalars; they are read (one device sync) once per window."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, logs: Logs) -> None:
-        for k, v in logs.items():
-            self.sums[k] = self.sums.get(k, 0) + v
-            self.counts[k] = self.counts.get(k, 0) + 1
-
-    def pop(self) -> dict[str, float]:
-        out = {k: (s / self.counts[k]).item() for k, s in self.sums.items()}
-        self.sums, self.counts = {}, {}
-        return out
-
-
 @contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:
     """No parameter gradients for ``module`` (the critic during a generator step: its inputs still
@@ -80,8 +64,13 @@ def frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def latent(n: int, z_dim: int, num_classes: int = 0, device: torch.device | str = "cpu",
-           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def latent(
+    n: int,
+    z_dim: int,
+    num_classes: int = 0,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Noise (n, z_dim) ~ N(0, I) and, for a conditional generator, uniform classes (n,)."""
     z = torch.randn(n, z_dim, generator=generator).to(device)
     y = torch.randint(num_classes, (n,), generator=generator).to(device) if num_classes else None
@@ -94,107 +83,116 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(generator: Generator, z: torch.Tensor, y: torch.Tensor | None = None,
-             batch_size: int = 500) -> torch.Tensor:
+def generate(
+    generator: Generator, z: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 500
+) -> torch.Tensor:
     """Images (N, C, H, W) in [-1, 1] on the CPU for noise ``z`` (and classes ``y``), in eval mode
     (batch norm with its running statistics: an image does not depend on its batch)."""
     was_training = generator.training
     generator.eval()
     try:
-        out = [generator(z[i:i + batch_size], None if y is None else y[i:i + batch_size]).float().cpu()
-               for i in range(0, len(z), batch_size)]
+        out = [
+            generator(z[i : i + batch_size], None if y is None else y[i : i + batch_size]).float().cpu()
+            for i in range(0, len(z), batch_size)
+        ]
     finally:
         generator.train(was_training)
     return torch.cat(out)
 
 
-def train_gan(generator: Generator, critic: Discriminator, variant: Variant, data: Split, cfg: GanConfig, *,
-              fixed_z: torch.Tensor, fixed_y: torch.Tensor | None = None, device: torch.device | str = "cpu",
-              on_epoch: EpochHook | None = None, log: Callable[[str], None] = print, name: str = "GAN",
-              log_dir: Path | None = None) -> GanRun:
+class GanStep(Step):
+    """One critic step on the real batch against as many fakes; after every ``n_critic`` of them
+    one generator step on a fresh batch of noise. Logs each critic step's values with weight 1 (the
+    generator's on the steps that have one) and their means over windows of ``every`` critic steps
+    as ``history.steps``. Noise comes from the global torch generator. Callbacks' ``on_after_backward``
+    is not called (two backward passes per step); ``state.loss`` is the critic's loss."""
+
+    drop_last = True  # batch norm needs full batches
+
+    def __init__(self, generator: Generator, critic: Discriminator, variant: Variant, cfg: GanConfig):
+        self.generator, self.critic, self.variant, self.cfg = generator, critic, variant, cfg
+        self.every = max(cfg.log_every, variant.n_critic)  # so that every window holds a generator step
+        self.window, self.d_steps, self.g_steps = Means(), 0, 0
+
+    def start(self, state: FitState) -> None:
+        self.opt_g, self.opt_d = self.variant.optimizers(self.generator, self.critic)
+
+    def __call__(self, state: FitState, batch: Batch) -> Logs:
+        x, y = batch
+        g, d, variant, cfg = self.generator, self.critic, self.variant, self.cfg
+        # critic step: real batch vs a batch of fakes (no generator gradients needed)
+        z, y_fake = latent(len(x), cfg.z_dim, g.num_classes, state.device)
+        with torch.no_grad():
+            fake = g(z, y_fake)
+        d_loss, logs = variant.critic_loss(d, x, fake, y, y_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        variant.after_critic_step(d)
+        self.d_steps += 1
+        state.loss = logs["d_loss"]
+        if self.d_steps % variant.n_critic == 0:  # generator step
+            z, y_fake = latent(cfg.batch_size, cfg.z_dim, g.num_classes, state.device)
+            with frozen(d):
+                g_loss, g_logs = variant.generator_loss(d, g(z, y_fake), y_fake)
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+            self.g_steps += 1
+            logs = {**logs, **g_logs}
+        self.window.add(logs)
+        if self.d_steps % self.every == 0:
+            state.history.log_step({"step": self.d_steps, "g_step": self.g_steps, **self.window.pop()})
+        return logs
+
+    def epoch_logs(self, state: FitState) -> dict[str, float]:
+        return {"g_steps": self.g_steps}
+
+
+def train_gan(
+    generator: Generator,
+    critic: Discriminator,
+    variant: Variant,
+    data: Split,
+    cfg: GanConfig,
+    *,
+    fixed_z: torch.Tensor,
+    fixed_y: torch.Tensor | None = None,
+    device: torch.device | str = "cpu",
+    on_epoch: EpochHook | None = None,
+    callbacks: Iterable[Callback] = (),
+) -> GanRun:
     """Train ``generator`` against ``critic`` on images ``data.x`` in [-1, 1] (classes ``data.y``)
-    with the losses and update rules of ``variant``.
+    with the losses and update rules of ``variant``: ``GanStep`` in the engine's ``fit``.
 
     Batches are drawn without replacement and the last, incomplete one is dropped (batch norm needs
-    full batches). ``on_epoch(epoch, generator)`` runs after each epoch, outside the timed part
-    (e.g. a Fréchet distance), and its metrics join that epoch's logs.
+    full batches). After each epoch, outside the timed part, the fixed noise's images are kept (and
+    shown to callbacks as ``state.images["fixed_noise"]``) and ``on_epoch(epoch, generator)`` (e.g.
+    a Fréchet distance) adds its metrics to that epoch's logs. ``callbacks`` watch the training
+    (the runner's observers: ``ctx.observers(name)``).
     """
-    device = torch.device(device)
     num_classes = generator.num_classes
     if variant.conditional != bool(num_classes) or bool(critic.classes is not None) != bool(num_classes):
         head = "a" if critic.classes is not None else "no"
-        raise ValueError(f"{variant.name}: conditional={variant.conditional}, but the generator has "
-                         f"{num_classes} classes and the critic {head} class head")
+        raise ValueError(
+            f"{variant.name}: conditional={variant.conditional}, but the generator has "
+            f"{num_classes} classes and the critic {head} class head"
+        )
     steps_per_epoch = len(data) // cfg.batch_size
     if steps_per_epoch < variant.n_critic:  # every epoch must hold a generator step, or its logs misalign
-        raise ValueError(f"{len(data)} training images make {steps_per_epoch} batches of {cfg.batch_size}, fewer "
-                         f"than the {variant.n_critic} critic steps of one {variant.name} generator step")
-    every = max(cfg.log_every, variant.n_critic)  # so that every window holds a generator step
-    generator.to(device).train()
-    critic.to(device).train()
-    data = data.to(device)
-    opt_g, opt_d = variant.optimizers(generator, critic)
-    shuffle = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,)).item()))
-    history, window, epoch_means = History(), _Means(), _Means()
-    snapshots, d_steps, g_steps = [], 0, 0
-    writer = _writer(log_dir)
+        raise ValueError(
+            f"{len(data)} training images make {steps_per_epoch} batches of {cfg.batch_size}, fewer "
+            f"than the {variant.n_critic} critic steps of one {variant.name} generator step"
+        )
+    step, snapshots = GanStep(generator, critic, variant, cfg), []
 
-    for epoch in range(1, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        for x, y in data.batches(cfg.batch_size, shuffle=True, generator=shuffle):
-            if len(x) < cfg.batch_size:
-                continue
-            # critic step: real batch vs a batch of fakes (no generator gradients needed)
-            z, y_fake = latent(len(x), cfg.z_dim, num_classes, device)
-            with torch.no_grad():
-                fake = generator(z, y_fake)
-            d_loss, logs = variant.critic_loss(critic, x, fake, y, y_fake)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            variant.after_critic_step(critic)
-            d_steps += 1
-            # generator step after every n_critic critic steps
-            if d_steps % variant.n_critic == 0:
-                z, y_fake = latent(cfg.batch_size, cfg.z_dim, num_classes, device)
-                with frozen(critic):
-                    g_loss, g_logs = variant.generator_loss(critic, generator(z, y_fake), y_fake)
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                g_steps += 1
-                logs = {**logs, **g_logs}
-            window.add(logs)
-            epoch_means.add(logs)
-            if d_steps % every == 0:
-                values = window.pop()
-                history.log_step({"step": d_steps, "g_step": g_steps, **values})
-                if writer is not None:
-                    for k, v in values.items():
-                        writer.add_scalar(f"{name}/{k}", v, d_steps)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - t0
-        logs = {"epoch": epoch, **epoch_means.pop(), "seconds": seconds, "g_steps": g_steps}
+    def end_of_epoch(state: FitState) -> dict[str, float]:
         snapshots.append(to_uint8(generate(generator, fixed_z, fixed_y)))
-        if on_epoch is not None:
-            logs.update(on_epoch(epoch, generator))
-        history.log_epoch(logs)
-        if writer is not None:
-            writer.add_images(f"{name}/fixed_noise", snapshots[-1], epoch)
-            writer.flush()
-        log(f"  {name} epoch {epoch}/{cfg.epochs} " + " ".join(
-            f"{k}={v:.4g}" for k, v in logs.items() if k in ("d_loss", "g_loss", "wasserstein", "fd"))
-            + f" {seconds:.1f}s")
-    if writer is not None:
-        writer.close()
-    return GanRun(generator, critic, history, torch.stack(snapshots), d_steps, g_steps)
+        state.images["fixed_noise"] = snapshots[-1]
+        return on_epoch(state.epoch, generator) if on_epoch is not None else {}
 
-
-def _writer(log_dir: Path | None):
-    if log_dir is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    Path(log_dir).mkdir(parents=True, exist_ok=True)
-    return SummaryWriter(str(log_dir))
+    # the loop's recipe only (the variant brings its optimisers); float32 and NCHW, as this trainer always ran
+    loop = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, channels_last=False, amp=False)
+    models = nn.ModuleDict({"generator": generator, "critic": critic})
+    history = fit(models, (data, None), loop, callbacks, device=device, step=step, on_epoch=end_of_epoch)
+    return GanRun(generator, critic, history, torch.stack(snapshots), step.d_steps, step.g_steps)

@@ -5,6 +5,7 @@ the Wasserstein critic loss), how many critic steps precede each generator step,
 (WGAN), the gradient penalty (WGAN-GP), the auxiliary classifier (ACGAN), the critic's
 normalisation and the optimiser of its paper. ``critic_loss`` and ``generator_loss`` compose them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) 
     eps = torch.rand(len(real), 1, 1, 1, device=real.device, dtype=real.dtype)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
     score, _ = critic(x)
-    grad, = torch.autograd.grad(score.sum(), x, create_graph=True)  # (B, C, H, W), differentiable
+    (grad,) = torch.autograd.grad(score.sum(), x, create_graph=True)  # (B, C, H, W), differentiable
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
 
 
@@ -77,16 +78,24 @@ class Variant:
 
     def optimizers(self, generator: nn.Module, critic: nn.Module) -> tuple[Optimizer, Optimizer]:
         """(generator's, critic's) optimiser, as the variant's paper trains them."""
+
         def make(params) -> Optimizer:
             if self.optimizer == "rmsprop":  # Arjovsky et al.: momentum destabilises a clipped critic
                 return torch.optim.RMSprop(params, lr=self.lr)
             if self.optimizer == "adam":
                 return torch.optim.Adam(params, lr=self.lr, betas=self.betas)
             raise ValueError(f"unknown optimizer {self.optimizer!r} (adam, rmsprop)")
+
         return make(generator.parameters()), make(critic.parameters())
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None = None,
-                    y_fake: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
+    def critic_loss(
+        self,
+        critic: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        y_real: torch.Tensor | None = None,
+        y_fake: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, Logs]:
         """The critic's loss on a real and a generated batch (classes: ACGAN), and what to log."""
         s_real, c_real = critic(real)  # (B,), (B, K) or None
         s_fake, c_fake = critic(fake)
@@ -103,8 +112,11 @@ class Variant:
         if self.conditional:
             aux = F.cross_entropy(c_real, y_real) + F.cross_entropy(c_fake, y_fake)
             loss = loss + self.aux_weight * aux
-            logs.update(d_class_loss=aux.detach(), class_acc_real=(c_real.argmax(1) == y_real).float().mean().detach(),
-                        class_acc_fake=(c_fake.argmax(1) == y_fake).float().mean().detach())
+            logs.update(
+                d_class_loss=aux.detach(),
+                class_acc_real=(c_real.argmax(1) == y_real).float().mean().detach(),
+                class_acc_fake=(c_fake.argmax(1) == y_fake).float().mean().detach(),
+            )
         logs["d_loss"] = loss.detach()
         return loss, logs
 
@@ -112,8 +124,9 @@ class Variant:
         if self.clip:
             clip_weights_(critic, self.clip)
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor,
-                       y_fake: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
+    def generator_loss(
+        self, critic: nn.Module, fake: torch.Tensor, y_fake: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Logs]:
         s_fake, c_fake = critic(fake)
         loss = (wasserstein_generator if self.wasserstein else bce_generator)(s_fake)
         if self.conditional:  # ACGAN: the generator also wants its images classified as asked
@@ -132,16 +145,20 @@ class Variant:
         if self.conditional:
             parts.append(f"class-conditional G, auxiliary classifier (weight {self.aux_weight:g})")
         parts.append(f"{self.critic_norm} norm in D")
-        opt = (f"RMSprop lr {self.lr:g}" if self.optimizer == "rmsprop"
-               else f"Adam lr {self.lr:g}, β = ({self.betas[0]:g}, {self.betas[1]:g})")
+        opt = (
+            f"RMSprop lr {self.lr:g}"
+            if self.optimizer == "rmsprop"
+            else f"Adam lr {self.lr:g}, β = ({self.betas[0]:g}, {self.betas[1]:g})"
+        )
         return "; ".join(parts + [opt])
 
 
 # The recipes of the papers: Radford et al. 2016; Arjovsky et al. 2017; Gulrajani et al. 2017; Odena et al. 2017.
 DCGAN = Variant("DCGAN")
 WGAN = Variant("WGAN", wasserstein=True, n_critic=5, clip=0.01, optimizer="rmsprop", lr=5e-5)
-WGAN_GP = Variant("WGAN-GP", wasserstein=True, n_critic=5, gp_weight=10.0, critic_norm="layer", lr=1e-4,
-                  betas=(0.0, 0.9))
+WGAN_GP = Variant(
+    "WGAN-GP", wasserstein=True, n_critic=5, gp_weight=10.0, critic_norm="layer", lr=1e-4, betas=(0.0, 0.9)
+)
 ACGAN = Variant("ACGAN", aux_weight=1.0)
 VARIANTS: dict[str, Variant] = {"dcgan": DCGAN, "wgan": WGAN, "wgan_gp": WGAN_GP, "acgan": ACGAN}
 

@@ -5,6 +5,7 @@ vectors, so their encoder ends with flatten + linear and their classifier is a l
 last hidden state. The ConvLSTM takes the encoder's feature maps as they are, and its classifier is
 a convolution, global average pooling and a linear layer on the last hidden map.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,13 +19,20 @@ RECURRENT = ("lstm", "gru", "convlstm")
 
 def conv_encoder(width: int) -> nn.Sequential:
     """(N, 1, S, S) -> (N, 2w, S/8, S/8): three conv-BN-ReLU-pool stages."""
-    def stage(c_in: int, c_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True), nn.MaxPool2d(2)]
 
-    return nn.Sequential(*stage(1, width),               # -> (N, w, S/2, S/2)
-                         *stage(width, 2 * width),       # -> (N, 2w, S/4, S/4)
-                         *stage(2 * width, 2 * width))   # -> (N, 2w, S/8, S/8)
+    def stage(c_in: int, c_out: int) -> list[nn.Module]:
+        return [
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
+
+    return nn.Sequential(
+        *stage(1, width),  # -> (N, w, S/2, S/2)
+        *stage(width, 2 * width),  # -> (N, 2w, S/4, S/4)
+        *stage(2 * width, 2 * width),
+    )  # -> (N, 2w, S/8, S/8)
 
 
 class ActionRecognizer(nn.Module):
@@ -35,8 +43,16 @@ class ActionRecognizer(nn.Module):
     The clip is classified from the last time step's hidden state.
     """
 
-    def __init__(self, recurrent: str = "convlstm", num_classes: int = 6, frame_size: int = 64,
-                 width: int = 16, hidden: int = 128, features: int = 256, dropout: float = 0.2):
+    def __init__(
+        self,
+        recurrent: str = "convlstm",
+        num_classes: int = 6,
+        frame_size: int = 64,
+        width: int = 16,
+        hidden: int = 128,
+        features: int = 256,
+        dropout: float = 0.2,
+    ):
         super().__init__()
         if recurrent not in RECURRENT:
             raise ValueError(f"unknown recurrent module {recurrent!r} (choose from {', '.join(RECURRENT)})")
@@ -49,13 +65,20 @@ class ActionRecognizer(nn.Module):
             self.encoder = conv_encoder(width)
             self.rnn = ConvLSTM(2 * width, hidden, kernel_size=3)
             self.head = nn.Sequential(
-                nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),  # (B, C, g, g)
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(),                           # -> (B, C)
-                nn.Dropout(dropout), nn.Linear(hidden, num_classes))             # -> (B, K)
+                nn.Conv2d(hidden, hidden, 3, padding=1),
+                nn.ReLU(inplace=True),  # (B, C, g, g)
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),  # -> (B, C)
+                nn.Dropout(dropout),
+                nn.Linear(hidden, num_classes),
+            )  # -> (B, K)
         else:
             self.encoder = nn.Sequential(
-                conv_encoder(width), nn.Flatten(),                               # -> (N, 2w g g)
-                nn.Linear(2 * width * grid * grid, features), nn.ReLU(inplace=True))  # -> (N, F)
+                conv_encoder(width),
+                nn.Flatten(),  # -> (N, 2w g g)
+                nn.Linear(2 * width * grid * grid, features),
+                nn.ReLU(inplace=True),
+            )  # -> (N, F)
             self.rnn = cells[recurrent](features, hidden)
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))  # (B, H) -> (B, K)
 
@@ -64,27 +87,40 @@ class ActionRecognizer(nn.Module):
         z = self.encoder(x.flatten(0, 1)).unflatten(0, (b, t))  # (B, T, 2w, g, g) or (B, T, F)
         if self.recurrent == "convlstm":
             _, states = self.rnn(z)
-            return self.head(states[-1][0])                   # last h: (B, C, g, g) -> (B, K)
+            return self.head(states[-1][0])  # last h: (B, C, g, g) -> (B, K)
         state = None
         for step in range(t):
-            state = self.rnn(z[:, step], state)               # LSTM: (h, c), GRU: h; each (B, H)
+            state = self.rnn(z[:, step], state)  # LSTM: (h, c), GRU: h; each (B, H)
         h = state[0] if isinstance(state, tuple) else state
-        return self.head(h)                                   # (B, H) -> (B, K)
+        return self.head(h)  # (B, H) -> (B, K)
 
 
 @register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_lstm(num_classes: int = 6, frame_size: int = 64, width: int = 16, hidden: int = 128,
-                features: int = 256, dropout: float = 0.2) -> ActionRecognizer:
+def action_lstm(
+    num_classes: int = 6,
+    frame_size: int = 64,
+    width: int = 16,
+    hidden: int = 128,
+    features: int = 256,
+    dropout: float = 0.2,
+) -> ActionRecognizer:
     return ActionRecognizer("lstm", num_classes, frame_size, width, hidden, features, dropout)
 
 
 @register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_gru(num_classes: int = 6, frame_size: int = 64, width: int = 16, hidden: int = 128,
-               features: int = 256, dropout: float = 0.2) -> ActionRecognizer:
+def action_gru(
+    num_classes: int = 6,
+    frame_size: int = 64,
+    width: int = 16,
+    hidden: int = 128,
+    features: int = 256,
+    dropout: float = 0.2,
+) -> ActionRecognizer:
     return ActionRecognizer("gru", num_classes, frame_size, width, hidden, features, dropout)
 
 
 @register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_convlstm(num_classes: int = 6, frame_size: int = 64, width: int = 16, hidden: int = 32,
-                    dropout: float = 0.2) -> ActionRecognizer:
+def action_convlstm(
+    num_classes: int = 6, frame_size: int = 64, width: int = 16, hidden: int = 32, dropout: float = 0.2
+) -> ActionRecognizer:
     return ActionRecognizer("convlstm", num_classes, frame_size, width, hidden, dropout=dropout)

@@ -1,7 +1,8 @@
 """Small networks for 32×32 colour images (CIFAR-10), sized for CPU budgets."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -15,13 +16,23 @@ class CifarCNN(nn.Module):
     and a linear classifier. The default (``convs=(2, 2, 1)``): conv-conv-pool, conv-conv-pool,
     conv-pool; ``kernel`` sets every convolution's size."""
 
-    def __init__(self, width: int = 16, dropout: float = 0.0, batch_norm: bool = False, num_classes: int = 10,
-                 convs: tuple[int, ...] = (2, 2, 1), kernel: int = 3):
+    def __init__(
+        self,
+        width: int = 16,
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        num_classes: int = 10,
+        convs: tuple[int, ...] = (2, 2, 1),
+        kernel: int = 3,
+    ):
         super().__init__()
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm),
-                    *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU(inplace=True)]
+            return [
+                nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm),
+                *([nn.BatchNorm2d(c_out)] if batch_norm else []),
+                nn.ReLU(inplace=True),
+            ]
 
         layers: list[nn.Module] = []
         c_in, c_out = 3, width
@@ -39,8 +50,14 @@ class CifarCNN(nn.Module):
 
 
 @register_model(input_shape=(3, 32, 32), output_dim=10)
-def cifar_cnn(width: int = 16, dropout: float = 0.0, batch_norm: bool = False, num_classes: int = 10,
-              convs: tuple[int, ...] = (2, 2, 1), kernel: int = 3) -> CifarCNN:
+def cifar_cnn(
+    width: int = 16,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    num_classes: int = 10,
+    convs: tuple[int, ...] = (2, 2, 1),
+    kernel: int = 3,
+) -> CifarCNN:
     return CifarCNN(width, dropout, batch_norm, num_classes, tuple(convs), kernel)
 
 

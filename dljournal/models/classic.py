@@ -5,6 +5,7 @@ captures, Grad-CAM and filter visualisations can name them. ReLUs are not in-pla
 then see each layer's own output, not one a later ReLU has overwritten.
 ``dljournal.kerasnets`` builds the same three networks in Keras with identical parameter counts.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -33,19 +34,25 @@ class LeNet5(nn.Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10):
         super().__init__()
-        self.features = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, 6, 5, padding=2),  # (B, 1, 28, 28) -> (B, 6, 28, 28)
-            relu1=nn.ReLU(),
-            pool1=nn.MaxPool2d(2),                          # -> (B, 6, 14, 14)
-            conv2=nn.Conv2d(6, 16, 5),                      # -> (B, 16, 10, 10)
-            relu2=nn.ReLU(),
-            pool2=nn.MaxPool2d(2),                          # -> (B, 16, 5, 5)
-        ))
-        self.classifier = nn.Sequential(OrderedDict(
-            fc1=nn.Linear(16 * 5 * 5, 120), relu3=nn.ReLU(),  # flatten -> (B, 400) -> (B, 120)
-            fc2=nn.Linear(120, 84), relu4=nn.ReLU(),          # -> (B, 84)
-            fc3=nn.Linear(84, num_classes),                   # -> (B, 10)
-        ))
+        self.features = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(in_channels, 6, 5, padding=2),  # (B, 1, 28, 28) -> (B, 6, 28, 28)
+                relu1=nn.ReLU(),
+                pool1=nn.MaxPool2d(2),  # -> (B, 6, 14, 14)
+                conv2=nn.Conv2d(6, 16, 5),  # -> (B, 16, 10, 10)
+                relu2=nn.ReLU(),
+                pool2=nn.MaxPool2d(2),  # -> (B, 16, 5, 5)
+            )
+        )
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                fc1=nn.Linear(16 * 5 * 5, 120),
+                relu3=nn.ReLU(),  # flatten -> (B, 400) -> (B, 120)
+                fc2=nn.Linear(120, 84),
+                relu4=nn.ReLU(),  # -> (B, 84)
+                fc3=nn.Linear(84, num_classes),  # -> (B, 10)
+            )
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))
@@ -77,11 +84,17 @@ class VGG16(nn.Module):
         #   -> block4 (B, 512, 2, 2) -> block5 (B, 512, 1, 1)
         self.features = nn.Sequential(layers)
         f = vgg_width(512, width)
-        self.classifier = nn.Sequential(OrderedDict(
-            fc6=nn.Linear(c_in, f), relu6=nn.ReLU(), drop6=nn.Dropout(dropout),  # flatten -> (B, 512·width)
-            fc7=nn.Linear(f, f), relu7=nn.ReLU(), drop7=nn.Dropout(dropout),
-            fc8=nn.Linear(f, num_classes),                                      # -> (B, classes)
-        ))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                fc6=nn.Linear(c_in, f),
+                relu6=nn.ReLU(),
+                drop6=nn.Dropout(dropout),  # flatten -> (B, 512·width)
+                fc7=nn.Linear(f, f),
+                relu7=nn.ReLU(),
+                drop7=nn.Dropout(dropout),
+                fc8=nn.Linear(f, num_classes),  # -> (B, classes)
+            )
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))
@@ -116,13 +129,16 @@ class ResNet8(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3, widths: tuple[int, int, int] = (16, 32, 64)):
         super().__init__()
         w1, w2, w3 = widths
-        self.stem = nn.Sequential(OrderedDict(
-            conv=nn.Conv2d(in_channels, w1, 3, padding=1, bias=False), bn=nn.BatchNorm2d(w1), relu=nn.ReLU()))
-        self.layer1 = BasicBlock(w1, w1)             # (B, 16, 32, 32)
-        self.layer2 = BasicBlock(w1, w2, stride=2)   # -> (B, 32, 16, 16)
-        self.layer3 = BasicBlock(w2, w3, stride=2)   # -> (B, 64, 8, 8)
-        self.pool = nn.AdaptiveAvgPool2d(1)          # -> (B, 64, 1, 1)
-        self.fc = nn.Linear(w3, num_classes)         # flatten -> (B, 10)
+        self.stem = nn.Sequential(
+            OrderedDict(
+                conv=nn.Conv2d(in_channels, w1, 3, padding=1, bias=False), bn=nn.BatchNorm2d(w1), relu=nn.ReLU()
+            )
+        )
+        self.layer1 = BasicBlock(w1, w1)  # (B, 16, 32, 32)
+        self.layer2 = BasicBlock(w1, w2, stride=2)  # -> (B, 32, 16, 16)
+        self.layer3 = BasicBlock(w2, w3, stride=2)  # -> (B, 64, 8, 8)
+        self.pool = nn.AdaptiveAvgPool2d(1)  # -> (B, 64, 1, 1)
+        self.fc = nn.Linear(w3, num_classes)  # flatten -> (B, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))

@@ -1,4 +1,5 @@
 """Small CNNs for 28x28 grey images (MNIST, FashionMNIST)."""
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,8 @@ class ShallowCNN(nn.Module):
     def __init__(self, channels: int = 80, num_classes: int = 10):
         super().__init__()
         self.features = nn.Sequential(
-            *conv_relu(1, channels, 5),     # (B, 1, 28, 28) -> (B, C, 28, 28)
-            nn.MaxPool2d(4),                # -> (B, C, 7, 7)
+            *conv_relu(1, channels, 5),  # (B, 1, 28, 28) -> (B, C, 28, 28)
+            nn.MaxPool2d(4),  # -> (B, C, 7, 7)
         )
         self.head = nn.Linear(channels * 7 * 7, num_classes)  # flatten -> (B, 10)
 
@@ -33,11 +34,13 @@ class DeepCNN(nn.Module):
         w = width
         super().__init__()
         self.features = nn.Sequential(
-            *conv_relu(1, w), *conv_relu(w, w),            # (B, 1, 28, 28) -> (B, w, 28, 28)
-            nn.MaxPool2d(2),                               # -> (B, w, 14, 14)
-            *conv_relu(w, 2 * w), *conv_relu(2 * w, 2 * w),  # -> (B, 2w, 14, 14)
-            nn.MaxPool2d(2),                               # -> (B, 2w, 7, 7)
-            *conv_relu(2 * w, 2 * w),                      # -> (B, 2w, 7, 7)
+            *conv_relu(1, w),
+            *conv_relu(w, w),  # (B, 1, 28, 28) -> (B, w, 28, 28)
+            nn.MaxPool2d(2),  # -> (B, w, 14, 14)
+            *conv_relu(w, 2 * w),
+            *conv_relu(2 * w, 2 * w),  # -> (B, 2w, 14, 14)
+            nn.MaxPool2d(2),  # -> (B, 2w, 7, 7)
+            *conv_relu(2 * w, 2 * w),  # -> (B, 2w, 7, 7)
         )
         self.head = nn.Linear(2 * w * 7 * 7, num_classes)  # flatten -> (B, 10)
 
@@ -61,8 +64,10 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int = 10):
         super().__init__()
         self.features = nn.Sequential(
-            *conv_relu(1, 16), nn.MaxPool2d(2),   # (B, 1, 28, 28) -> (B, 16, 14, 14)
-            *conv_relu(16, 32), nn.MaxPool2d(2),  # -> (B, 32, 7, 7)
+            *conv_relu(1, 16),
+            nn.MaxPool2d(2),  # (B, 1, 28, 28) -> (B, 16, 14, 14)
+            *conv_relu(16, 32),
+            nn.MaxPool2d(2),  # -> (B, 32, 7, 7)
         )
         self.head = nn.Sequential(nn.Linear(32 * 7 * 7, 64), nn.ReLU(inplace=True), nn.Linear(64, num_classes))
 

@@ -3,9 +3,10 @@
 An LSTM whose input-to-state and state-to-state maps are convolutions, so the hidden and cell
 states are feature maps: memory keeps *where* things are, which a flattened LSTM cannot.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -27,8 +28,9 @@ class ConvLSTMCell(nn.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep the spatial size, got {kernel_size}")
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
-        self.conv = nn.Conv2d(in_channels + hidden_channels, 4 * hidden_channels, kernel_size,
-                              padding=kernel_size // 2, bias=bias)
+        self.conv = nn.Conv2d(
+            in_channels + hidden_channels, 4 * hidden_channels, kernel_size, padding=kernel_size // 2, bias=bias
+        )
 
     def init_state(self, x: torch.Tensor) -> State:
         b, _, h, w = x.shape
@@ -52,8 +54,13 @@ class ConvLSTM(nn.Module):
     (``(B, T, C_l, H, W)`` each) and every layer's last ``(h, c)``.
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int | Sequence[int],
-                 kernel_size: int | Sequence[int] = 3, bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int | Sequence[int],
+        kernel_size: int | Sequence[int] = 3,
+        bias: bool = True,
+    ):
         super().__init__()
         hidden = [hidden_channels] if isinstance(hidden_channels, int) else list(hidden_channels)
         kernels = [kernel_size] * len(hidden) if isinstance(kernel_size, int) else list(kernel_size)
@@ -63,8 +70,7 @@ class ConvLSTM(nn.Module):
         self.cells = nn.ModuleList(ConvLSTMCell(i, h, k, bias) for i, h, k in zip(ins, hidden, kernels))
         self.hidden_channels = tuple(hidden)
 
-    def forward(self, x: torch.Tensor, state: Sequence[State] | None = None
-                ) -> tuple[list[torch.Tensor], list[State]]:
+    def forward(self, x: torch.Tensor, state: Sequence[State] | None = None) -> tuple[list[torch.Tensor], list[State]]:
         outputs, last = [], []
         for layer, cell in enumerate(self.cells):
             s = state[layer] if state is not None else None
@@ -82,8 +88,10 @@ class ConvLSTM(nn.Module):
 def frame_encoder(width: int) -> nn.Sequential:
     """(N, 1, H, W) -> (N, 2w, H/4, W/4): two strided convolutions."""
     return nn.Sequential(
-        nn.Conv2d(1, width, 3, stride=2, padding=1), nn.ReLU(inplace=True),              # -> (N, w, H/2, W/2)
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(inplace=True),      # -> (N, 2w, H/4, W/4)
+        nn.Conv2d(1, width, 3, stride=2, padding=1),
+        nn.ReLU(inplace=True),  # -> (N, w, H/2, W/2)
+        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+        nn.ReLU(inplace=True),  # -> (N, 2w, H/4, W/4)
     )
 
 
@@ -94,8 +102,9 @@ def frame_decoder(width: int, in_channels: int) -> nn.Sequential:
     (most pixels) and training stalls at predicting empty frames.
     """
     return nn.Sequential(
-        nn.ConvTranspose2d(in_channels, width, 4, stride=2, padding=1), nn.ReLU(inplace=True),  # -> (N, w, H/2, W/2)
-        nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),                                   # -> (N, 1, H, W)
+        nn.ConvTranspose2d(in_channels, width, 4, stride=2, padding=1),
+        nn.ReLU(inplace=True),  # -> (N, w, H/2, W/2)
+        nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),  # -> (N, 1, H, W)
     )
 
 
@@ -113,10 +122,10 @@ class ConvLSTMPredictor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t = x.shape[:2]
-        z = self.encoder(x.flatten(0, 1))                  # (B T, 1, H, W) -> (B T, 2w, H/4, W/4)
-        outputs, _ = self.rnn(z.unflatten(0, (b, t)))      # last layer: (B, T, C, H/4, W/4)
-        y = self.decoder(outputs[-1].flatten(0, 1))        # -> (B T, 1, H, W)
-        return y.unflatten(0, (b, t))                      # -> (B, T, 1, H, W)
+        z = self.encoder(x.flatten(0, 1))  # (B T, 1, H, W) -> (B T, 2w, H/4, W/4)
+        outputs, _ = self.rnn(z.unflatten(0, (b, t)))  # last layer: (B, T, C, H/4, W/4)
+        y = self.decoder(outputs[-1].flatten(0, 1))  # -> (B T, 1, H, W)
+        return y.unflatten(0, (b, t))  # -> (B, T, 1, H, W)
 
 
 class FrameCNN(nn.Module):
@@ -130,9 +139,9 @@ class FrameCNN(nn.Module):
             layers += [nn.Conv2d(c, h, kernel_size, padding=kernel_size // 2), nn.ReLU(inplace=True)]
             c = h
         self.encoder = frame_encoder(width)
-        self.middle = nn.Sequential(*layers)               # (N, 2w, H/4, W/4) -> (N, C, H/4, W/4)
+        self.middle = nn.Sequential(*layers)  # (N, 2w, H/4, W/4) -> (N, C, H/4, W/4)
         self.decoder = frame_decoder(width, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.decoder(self.middle(self.encoder(x.flatten(0, 1))))  # (B T, 1, H, W)
-        return y.unflatten(0, x.shape[:2])                            # -> (B, T, 1, H, W)
+        return y.unflatten(0, x.shape[:2])  # -> (B, T, 1, H, W)

@@ -1,7 +1,8 @@
 """Fully connected networks."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -14,8 +15,9 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "ge
 class MLP(nn.Module):
     """in_features -> hidden[0] -> ... -> hidden[-1] -> out_features, activation between layers."""
 
-    def __init__(self, in_features: int, hidden: Sequence[int], out_features: int,
-                 activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self, in_features: int, hidden: Sequence[int], out_features: int, activation: str = "relu", dropout: float = 0.0
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]  # (B, *shape) -> (B, in_features)
         widths = [in_features, *hidden]

@@ -9,19 +9,21 @@ also reads an attention context over layer 1's frame states (additive attention,
 
 Not a registered model: the model registry is for image classifiers.
 """
+
 from __future__ import annotations
 
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..data.captions import BOS, EOS, PAD
-from ..train.config import TrainConfig, make_optimizer, lr_factor
-from ..train.loop import Callback, FitState, History
+from ..data.tensors import Split
+from ..train.config import TrainConfig
+from ..train.loop import Callback, FitState, History, fit
+from ..train.step import Batch, Logs, Supervised
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # GRU: h; LSTM: (h, c); each (1, B, H)
 
@@ -60,14 +62,26 @@ class Encoded:
     s1: State
     s2: State
 
-    def select(self, idx: torch.Tensor) -> "Encoded":
-        return Encoded(self.memory[idx], None if self.keys is None else self.keys[idx],
-                       _select(self.s1, idx), _select(self.s2, idx))
+    def select(self, idx: torch.Tensor) -> Encoded:
+        return Encoded(
+            self.memory[idx],
+            None if self.keys is None else self.keys[idx],
+            _select(self.s1, idx),
+            _select(self.s2, idx),
+        )
 
 
 class S2VT(nn.Module):
-    def __init__(self, vocab_size: int, feat_dim: int = 4096, hidden: int = 256, embed: int = 256,
-                 cell: str = "lstm", attention: bool = False, dropout: float = 0.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        feat_dim: int = 4096,
+        hidden: int = 256,
+        embed: int = 256,
+        cell: str = "lstm",
+        attention: bool = False,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         if cell not in ("lstm", "gru"):
             raise ValueError(f"unknown cell {cell!r} (lstm, gru)")
@@ -99,8 +113,13 @@ class S2VT(nn.Module):
         o2, s2 = self.rnn2(torch.cat(parts, dim=-1), enc.s2)
         return self.out(self.drop(o2[:, 0])), Encoded(enc.memory, enc.keys, s1, s2)
 
-    def forward(self, feats: torch.Tensor, captions: torch.Tensor, sampling: float = 0.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        feats: torch.Tensor,
+        captions: torch.Tensor,
+        sampling: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Logits (B, L-1, V) for captions[:, 1:] given captions (B, L) that start with <BOS>.
 
         With probability ``sampling`` per caption and step, the previous word fed in is the model's
@@ -134,8 +153,9 @@ class S2VT(nn.Module):
         return [_until_eos(seq)[:max_words] for seq in torch.stack(steps, 1).tolist()]
 
     @torch.no_grad()
-    def beam_search(self, feats: torch.Tensor, beam: int = 5, max_words: int = 20,
-                    alpha: float = 1.0) -> list[list[int]]:
+    def beam_search(
+        self, feats: torch.Tensor, beam: int = 5, max_words: int = 20, alpha: float = 1.0
+    ) -> list[list[int]]:
         """Beam search per video; the winner maximises log-probability / (words + 1)^alpha.
 
         At each step the ``beam`` best extensions of the live hypotheses survive; those ending in
@@ -146,8 +166,10 @@ class S2VT(nn.Module):
         if beam < 1 or alpha < 0:
             raise ValueError(f"beam search needs beam >= 1 and alpha >= 0, got {beam}, {alpha}")
         enc = self.encode(feats)
-        return [self._beam_one(enc.select(torch.tensor([i], device=feats.device)), beam, max_words, alpha)
-                for i in range(len(feats))]
+        return [
+            self._beam_one(enc.select(torch.tensor([i], device=feats.device)), beam, max_words, alpha)
+            for i in range(len(feats))
+        ]
 
     def _beam_one(self, enc: Encoded, beam: int, max_words: int, alpha: float) -> list[int]:
         device = enc.memory.device
@@ -177,7 +199,7 @@ class S2VT(nn.Module):
 
 
 def _until_eos(seq: list[int]) -> list[int]:
-    return seq[:seq.index(EOS)] if EOS in seq else seq
+    return seq[: seq.index(EOS)] if EOS in seq else seq
 
 
 # ---- training ------------------------------------------------------------------------------------
@@ -188,8 +210,9 @@ class CaptionTrainConfig(TrainConfig):
 
 def caption_loss(logits: torch.Tensor, captions: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy of logits (B, L-1, V) against captions[:, 1:], ignoring <PAD>."""
-    return F.cross_entropy(logits.flatten(0, 1), captions[:, 1:].flatten(), ignore_index=PAD,
-                           label_smoothing=label_smoothing)
+    return F.cross_entropy(
+        logits.flatten(0, 1), captions[:, 1:].flatten(), ignore_index=PAD, label_smoothing=label_smoothing
+    )
 
 
 def sampling_at(epoch: int, cfg: CaptionTrainConfig) -> float:
@@ -197,59 +220,61 @@ def sampling_at(epoch: int, cfg: CaptionTrainConfig) -> float:
     return cfg.sampling_max * (epoch - 1) / max(cfg.epochs - 1, 1)
 
 
-def fit_captioner(model: S2VT, feats: torch.Tensor, captions: torch.Tensor, owner: torch.Tensor,
-                  cfg: CaptionTrainConfig, val: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
-                  callbacks: Iterable[Callback] = (), seed: int = 0) -> History:
+class CaptionStep(Supervised):
+    """fit's supervised step on (video, caption) pairs: teacher forcing with scheduled sampling at
+    the epoch's probability, drawn from fit's generator. Batches are (owner, captions) of pairs; the
+    features stay where they are and only the batch's videos move to the device."""
+
+    amp = False  # the recurrent decoder trains in float32
+
+    def __init__(self, feats: torch.Tensor):
+        super().__init__()
+        self.feats = feats
+
+    def loss(self, state: FitState, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        owner, caps = batch
+        feats = self.feats[owner.to(self.feats.device)].to(state.device)
+        logits = state.model(feats, caps, sampling_at(state.epoch, state.cfg), state.generator)
+        loss = caption_loss(logits, caps, state.cfg.label_smoothing)
+        state.loss = loss.detach()
+        return loss, {"n": len(caps), "train_loss": state.loss * len(caps)}
+
+    def epoch_logs(self, state: FitState) -> dict[str, float]:
+        return {"sampling": sampling_at(state.epoch, state.cfg)}
+
+
+def fit_captioner(
+    model: S2VT,
+    feats: torch.Tensor,
+    captions: torch.Tensor,
+    owner: torch.Tensor,
+    cfg: CaptionTrainConfig,
+    val: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    callbacks: Iterable[Callback] = (),
+    seed: int = 0,
+) -> History:
     """Train on every (video, caption) pair: ``captions`` (M, L) belong to videos ``owner`` (M,) of
-    ``feats`` (N, T, F). Logs train_loss (teacher forcing with scheduled sampling), val_loss (pure
-    teacher forcing), sampling, lr and seconds per epoch; the engine's callbacks work unchanged."""
-    device = next(model.parameters()).device
-    callbacks = list(callbacks)
-    optimizer = make_optimizer(model.parameters(), cfg)
-    steps_per_epoch = -(-len(captions) // cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps_per_epoch))
-    gen = torch.Generator().manual_seed(seed)
-    state = FitState(model, optimizer, cfg, History(), steps_per_epoch)
-    for cb in callbacks:
-        cb.on_fit_start(state)
-    for epoch in range(1, cfg.epochs + 1):
-        state.epoch, p = epoch, sampling_at(epoch, cfg)
-        for cb in callbacks:
-            cb.on_epoch_start(state)
-        model.train()
-        loss_sum, t0 = torch.zeros((), device=device), time.perf_counter()
-        for idx in torch.randperm(len(captions), generator=gen).split(cfg.batch_size):
-            caps = captions[idx].to(device)
-            loss = caption_loss(model(feats[owner[idx]].to(device), caps, p, gen), caps, cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            state.loss = loss.detach()
-            for cb in callbacks:
-                cb.on_after_backward(state)
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            loss_sum += state.loss * len(idx)
-            state.step += 1
-            for cb in callbacks:
-                cb.on_step_end(state)
-        logs = {"epoch": epoch, "train_loss": loss_sum.item() / len(captions), "sampling": p}
-        if val is not None:
-            logs["val_loss"] = caption_eval_loss(model, *val, cfg)
-        logs.update(lr=optimizer.param_groups[0]["lr"], seconds=time.perf_counter() - t0)
-        state.history.log_epoch(logs)
-        state.logs = logs
-        for cb in callbacks:
-            cb.on_epoch_end(state)
-    for cb in callbacks:
-        cb.on_fit_end(state)
-    return state.history
+    ``feats`` (N, T, F). Logs train_loss (teacher forcing with scheduled sampling), sampling,
+    val_loss (pure teacher forcing, untimed), lr and seconds per epoch; ``fit`` runs the epochs."""
+
+    def validate(state: FitState) -> dict[str, float]:
+        return {"val_loss": caption_eval_loss(state.model, *val, cfg)}
+
+    return fit(
+        model,
+        (Split(owner, captions), None),
+        cfg,
+        callbacks,
+        seed=seed,
+        step=CaptionStep(feats),
+        on_epoch=validate if val is not None else None,
+    )
 
 
 @torch.no_grad()
-def caption_eval_loss(model: S2VT, feats: torch.Tensor, captions: torch.Tensor, owner: torch.Tensor,
-                      cfg: TrainConfig) -> float:
+def caption_eval_loss(
+    model: S2VT, feats: torch.Tensor, captions: torch.Tensor, owner: torch.Tensor, cfg: TrainConfig
+) -> float:
     """Teacher-forced cross-entropy per word over every (video, caption) pair, in eval mode."""
     device = next(model.parameters()).device
     was_training = model.training

@@ -1,4 +1,5 @@
 """Reports: journal markdown + cached results -> PDF. Never trains anything."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,7 @@ from .render import Journal
 from .spec import ReportSpec, load_report_spec, safe_file_part
 from .views import ReportError
 
-__all__ = ["Journal", "ReportError", "ReportSpec", "build_report", "load_report_spec", "output_path",
-           "safe_file_part"]
+__all__ = ["Journal", "ReportError", "ReportSpec", "build_report", "load_report_spec", "output_path", "safe_file_part"]
 
 
 def output_path(project: Project, spec: ReportSpec, author: str | None = None, output: Path | None = None) -> Path:
@@ -32,8 +32,14 @@ def output_path(project: Project, spec: ReportSpec, author: str | None = None, o
     return target
 
 
-def build_report(project: Project, report: str, author: str | None = None,
-                 output: Path | None = None, strict: bool = False, data_root: Path | None = None) -> Path:
+def build_report(
+    project: Project,
+    report: str,
+    author: str | None = None,
+    output: Path | None = None,
+    strict: bool = False,
+    data_root: Path | None = None,
+) -> Path:
     """Render ``build/<file name>.pdf`` from the cached results of ``report``. A result whose
     cache key no longer holds gets a banner saying what changed; ``strict`` refuses to build with
     any such result, or with smoke results."""
@@ -52,20 +58,25 @@ def build_report(project: Project, report: str, author: str | None = None,
         try:
             res = store.load(report, exp_id)
         except CorruptResult as exc:
-            raise ReportError(f"{exp_id}: cached result unreadable ({exc}); re-run it: "
-                              f"nox -s run_experiments -- --report {report} --only {exp_id}") from None
+            raise ReportError(
+                f"{exp_id}: cached result unreadable ({exc}); re-run it: "
+                f"nox -s run_experiments -- --report {report} --only {exp_id}"
+            ) from None
         if res is None:
-            raise ReportError(f"{exp_id} has no cached result; run it first: "
-                              f"nox -s run_experiments -- --report {report} --only {exp_id}")
+            raise ReportError(
+                f"{exp_id} has no cached result; run it first: "
+                f"nox -s run_experiments -- --report {report} --only {exp_id}"
+            )
         results[exp_id] = res
     stale = stale_results(project, report, results, data_root)
     if strict:
         smoke = [e for e, r in results.items() if r.profile == "smoke"]
         if stale or smoke:
-            why = "; ".join([f"{e} is stale ({w} changed)" for e, w in stale.items()]
-                            + ([f"{', '.join(smoke)} ran in the smoke profile"] if smoke else []))
+            why = "; ".join(
+                [f"{e} is stale ({w} changed)" for e, w in stale.items()]
+                + ([f"{', '.join(smoke)} ran in the smoke profile"] if smoke else [])
+            )
             raise ReportError(f"--strict: {why}; re-run: nox -s run_experiments -- --report {report}")
     author = author or spec.author
     html = Journal(project, spec, results, stale).html(author)
-    return write_pdf(html, target, base=project.templates,
-                     allowed=[project.root, project.build, project.templates])
+    return write_pdf(html, target, base=project.templates, allowed=[project.root, project.build, project.templates])

@@ -6,14 +6,16 @@ dicts (dataclasses are turned into dicts) — that the journal's templates read 
 Rankings, verdicts and thresholds live there, with unit tests on hand-made results; templates only
 format and branch on the values. Findings never train: they are cheap and outside the cache key.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..project import Project
 from ..result import StoredResult
@@ -38,7 +40,7 @@ def compute_findings(project: Project, report: str, results: Mapping[str, Stored
         out = module.findings(dict(results))
     except ReportError:
         raise
-    except Exception as exc:  # noqa: BLE001 - one line naming the file, not a traceback in a PDF build
+    except Exception as exc:
         raise ReportError(f"{path}: findings failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.modules.pop(name, None)
@@ -59,14 +61,37 @@ def plain(value: Any, where: str = "findings") -> Any:
         return value if math.isfinite(value) else None
     if hasattr(value, "item"):  # a numpy or torch scalar
         return plain(value.item(), where)
-    raise ReportError(f"{where}: findings hold a {type(value).__name__}; return numbers, strings, "
-                      f"booleans, lists, dicts or dataclasses")
+    raise ReportError(
+        f"{where}: findings hold a {type(value).__name__}; return numbers, strings, "
+        f"booleans, lists, dicts or dataclasses"
+    )
 
 
-def fake_result(exp_id: str, metrics: dict | None = None, *, history: dict | None = None,
-                tables: dict | None = None, config: dict | None = None, report: str = "t",
-                profile: str = "quick") -> StoredResult:
+def fake_result(
+    exp_id: str,
+    metrics: dict | None = None,
+    *,
+    history: dict | None = None,
+    tables: dict | None = None,
+    config: dict | None = None,
+    report: str = "t",
+    profile: str = "quick",
+) -> StoredResult:
     """A hand-made stored result, for findings tests: ``tables`` maps a name to
     ``{"columns": [...], "rows": [[...], ...]}`` as the store writes them."""
-    return StoredResult(exp_id, report, exp_id, "", profile, metrics or {}, history or {}, tables or {}, {}, [],
-                        config or {}, {"seconds": 1.0, "seed": 0}, "key", {})
+    return StoredResult(
+        exp_id,
+        report,
+        exp_id,
+        "",
+        profile,
+        metrics or {},
+        history or {},
+        tables or {},
+        {},
+        [],
+        config or {},
+        {"seconds": 1.0, "seed": 0},
+        "key",
+        {},
+    )

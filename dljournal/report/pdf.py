@@ -1,13 +1,14 @@
 """HTML -> PDF with WeasyPrint, reading nothing outside the project."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import unquote, urlparse
 
-from ..store import chmod_umask
+from ..files import chmod_umask
 from .views import ReportError
 
 

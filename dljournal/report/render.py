@@ -1,10 +1,12 @@
 """Narrative (markdown + Jinja, sandboxed) and live results -> one HTML document."""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 import markdown
@@ -38,8 +40,13 @@ class Section:
 class Journal:
     """Renders the parts of one report; figures and tables are numbered by CSS counters."""
 
-    def __init__(self, project: Project, spec: ReportSpec, results: Mapping[str, StoredResult],
-                 stale: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        project: Project,
+        spec: ReportSpec,
+        results: Mapping[str, StoredResult],
+        stale: Mapping[str, str] | None = None,
+    ):
         self.project, self.spec, self.results = project, spec, dict(results)
         self.stale = dict(stale or {})
         # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
@@ -59,23 +66,38 @@ class Journal:
         folder = self.spec.folder.resolve()
         real = file.resolve()
         if not real.is_relative_to(folder):  # a symlink out of the report's folder
-            raise ReportError(f"{where}: resolves to {real}, outside {self._where(self.spec.folder)}; "
-                              f"narrative files must be files of the report's folder")
+            raise ReportError(
+                f"{where}: resolves to {real}, outside {self._where(self.spec.folder)}; "
+                f"narrative files must be files of the report's folder"
+            )
         r = ResultsView(self.results, self.spec.name, where)
-        ctx = {"r": r, "this": r[this] if this else None, "report": self.spec.plain(),
-               "findings": Node(self.findings, "findings", where),
-               "fig": Helper(lambda name, exp=None, width=None: self.figure(exp or this, name, where, width)),
-               "table": Helper(lambda name, exp=None: self.table(exp or this, name, where)),
-               "figref": Helper(lambda name, exp=None: self.ref("fig", exp or this, name, where)),
-               "tabref": Helper(lambda name, exp=None: self.ref("tab", exp or this, name, where))}
-        text = _render(self.env, real.relative_to(folder).as_posix(), ctx, self.spec.folder, self.project.root,
-                       where, include_hint=self._where(self.spec.folder))
+        ctx = {
+            "r": r,
+            "this": r[this] if this else None,
+            "report": self.spec.plain(),
+            "findings": Node(self.findings, "findings", where),
+            "fig": Helper(lambda name, exp=None, width=None: self.figure(exp or this, name, where, width)),
+            "table": Helper(lambda name, exp=None: self.table(exp or this, name, where)),
+            "figref": Helper(lambda name, exp=None: self.ref("fig", exp or this, name, where)),
+            "tabref": Helper(lambda name, exp=None: self.ref("tab", exp or this, name, where)),
+        }
+        text = _render(
+            self.env,
+            real.relative_to(folder).as_posix(),
+            ctx,
+            self.spec.folder,
+            self.project.root,
+            where,
+            include_hint=self._where(self.spec.folder),
+        )
         return Markup(markdown.markdown(text, extensions=MD_EXTENSIONS, output_format="html"))
 
     def _result(self, exp: str | None, where: str) -> StoredResult:
         if exp is None:
-            raise ReportError(f"{where}: fig()/table() outside an experiment section must name the "
-                              f"experiment, e.g. fig('curves', 'EXP01')")
+            raise ReportError(
+                f"{where}: fig()/table() outside an experiment section must name the "
+                f"experiment, e.g. fig('curves', 'EXP01')"
+            )
         return ResultsView(self.results, self.spec.name, where)[exp]._r
 
     def figure(self, exp: str | None, name: str, where: str, width: str | None = None) -> Markup:
@@ -87,9 +109,11 @@ class Journal:
         path = self._draw(res, name)
         caption = escape(f["caption"] or name) + self._stamp(res)
         style = f' style="width:{escape(width)}"' if width else ""
-        return Markup(f'\n\n<figure id="fig-{res.exp_id}-{escape(name)}">'
-                      f'<img src="{path.resolve().as_uri()}"{style} alt="{escape(name)}"/>'
-                      f'<figcaption>{caption}</figcaption></figure>\n\n')
+        return Markup(
+            f'\n\n<figure id="fig-{res.exp_id}-{escape(name)}">'
+            f'<img src="{path.resolve().as_uri()}"{style} alt="{escape(name)}"/>'
+            f"<figcaption>{caption}</figcaption></figure>\n\n"
+        )
 
     def _draw(self, res: StoredResult, name: str) -> Path:
         """The figure's file, drawn from its stored spec (or taken from the figure cache)."""
@@ -99,9 +123,11 @@ class Journal:
         f = res.figures[name]
         try:
             return render(f["spec"], Arrays(f["arrays"]), self.project.build / "figures")
-        except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn: one line naming it
-            raise ReportError(f"{res.exp_id}: figure {name!r} ({f['spec'].get('__spec__')}) cannot be drawn: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise ReportError(
+                f"{res.exp_id}: figure {name!r} ({f['spec'].get('__spec__')}) cannot be drawn: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def table(self, exp: str | None, name: str, where: str) -> Markup:
         res = self._result(exp, where)
@@ -110,12 +136,16 @@ class Journal:
         self.placed.add(("tab", res.exp_id, name))
         t = res.tables[name]
         head = "".join(f"<th>{escape(c)}</th>" for c in t["columns"])
-        body = "".join("<tr>" + "".join(f"<td>{escape(format_cell(c, v))}</td>"
-                                        for c, v in zip(t["columns"], row)) + "</tr>" for row in t["rows"])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(format_cell(c, v))}</td>" for c, v in zip(t["columns"], row)) + "</tr>"
+            for row in t["rows"]
+        )
         caption = escape(t.get("caption") or name) + self._stamp(res)
-        return Markup(f'\n\n<table class="data" id="tab-{res.exp_id}-{escape(name)}">'
-                      f"<caption>{caption}</caption><thead><tr>{head}</tr></thead>"
-                      f"<tbody>{body}</tbody></table>\n\n")
+        return Markup(
+            f'\n\n<table class="data" id="tab-{res.exp_id}-{escape(name)}">'
+            f"<caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>\n\n"
+        )
 
     def ref(self, kind: str, exp: str | None, name: str, where: str) -> Markup:
         res = self._result(exp, where)
@@ -140,8 +170,9 @@ class Journal:
             sec.tables = [self.table(exp_id, n, where) for n in res.tables if ("tab", exp_id, n) not in self.placed]
             sec.config_rows = [(k, _short(v)) for k, v in flatten(res.config) if not _engine_default(k, v)]
             # lists (a grid, the confused pairs) are shown whole by the section's tables; here, their start
-            sec.metric_rows = [(k, _short(v) if isinstance(v, list) else format_cell(k, v))
-                               for k, v in flatten(res.metrics)]
+            sec.metric_rows = [
+                (k, _short(v) if isinstance(v, list) else format_cell(k, v)) for k, v in flatten(res.metrics)
+            ]
             out.append(sec)
         return out
 
@@ -162,21 +193,37 @@ class Journal:
         # the page template gets plain data too: no Path, no StoredResult
         plain = {s.result.exp_id: _plain(s) for s in sections}
         groups = [(title, [plain[s.result.exp_id] for s in group]) for title, group in self.grouped(sections)]
-        ctx = dict(spec=self.spec.plain(), author=author, description=description, sections=list(plain.values()),
-                   summary=summary, groups=groups, engine_defaults=_engine_defaults(), profiles=profiles,
-                   smoke="smoke" in profiles, built=dt.date.today().isoformat(), report=self.spec.name,
-                   css=(self.project.templates / "report.css").resolve().as_uri())
+        ctx = dict(
+            spec=self.spec.plain(),
+            author=author,
+            description=description,
+            sections=list(plain.values()),
+            summary=summary,
+            groups=groups,
+            engine_defaults=_engine_defaults(),
+            profiles=profiles,
+            smoke="smoke" in profiles,
+            built=dt.date.today().isoformat(),
+            report=self.spec.name,
+            css=(self.project.templates / "report.css").resolve().as_uri(),
+        )
         page = self.project.templates / "report.html.j2"
-        return _render(page_env, "report.html.j2", ctx, self.project.templates, self.project.root,
-                       self._where(page), include_hint=self._where(self.project.templates))
+        return _render(
+            page_env,
+            "report.html.j2",
+            ctx,
+            self.project.templates,
+            self.project.root,
+            self._where(page),
+            include_hint=self._where(self.project.templates),
+        )
 
     def _where(self, path: Path) -> str:
         root = self.project.root
         return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _render(env: JournalSandbox, name: str, ctx: dict, folder: Path, root: Path, where: str,
-            include_hint: str) -> str:
+def _render(env: JournalSandbox, name: str, ctx: dict, folder: Path, root: Path, where: str, include_hint: str) -> str:
     """Render template ``name`` of ``folder``; every failure is one ReportError line with file:line."""
     try:
         return env.render(env.get_template(name), ctx)
@@ -194,10 +241,24 @@ def _render(env: JournalSandbox, name: str, ctx: dict, folder: Path, root: Path,
 
 def _plain(s: Section) -> dict:
     r = s.result
-    result = {"exp_id": r.exp_id, "title": r.title, "question": r.question, "profile": r.profile,
-              "notes": list(r.notes), "provenance": r.provenance, "key": r.key}
-    return {"result": result, "narrative": s.narrative, "figures": list(s.figures), "tables": list(s.tables),
-            "config_rows": list(s.config_rows), "metric_rows": list(s.metric_rows), "stale": s.stale}
+    result = {
+        "exp_id": r.exp_id,
+        "title": r.title,
+        "question": r.question,
+        "profile": r.profile,
+        "notes": list(r.notes),
+        "provenance": r.provenance,
+        "key": r.key,
+    }
+    return {
+        "result": result,
+        "narrative": s.narrative,
+        "figures": list(s.figures),
+        "tables": list(s.tables),
+        "config_rows": list(s.config_rows),
+        "metric_rows": list(s.metric_rows),
+        "stale": s.stale,
+    }
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

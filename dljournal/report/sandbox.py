@@ -7,13 +7,15 @@ engine's read-only result views and of Jinja's own loop helpers only, and call o
 methods, its macros and the helpers the journal hands it. Its work is bounded too: ranges,
 repeated strings, powers and the text it writes, so a journal cannot hang or exhaust a build.
 """
+
 from __future__ import annotations
 
 import os
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 import jinja2.sandbox
@@ -24,8 +26,26 @@ from jinja2.utils import Cycler, Joiner, Namespace
 from .views import ExperimentView, Node, ResultsView
 
 # plain data and the engine's own read-only views: what a template may look into
-DATA_TYPES = (str, int, float, bool, type(None), list, tuple, dict, set, frozenset,
-              Node, ExperimentView, ResultsView, Namespace, LoopContext, Cycler, Joiner, Macro)
+DATA_TYPES = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+    list,
+    tuple,
+    dict,
+    set,
+    frozenset,
+    Node,
+    ExperimentView,
+    ResultsView,
+    Namespace,
+    LoopContext,
+    Cycler,
+    Joiner,
+    Macro,
+)
 
 MAX_RANGE_ITEMS = 200_000  # all range() calls of one render together
 MAX_SEQUENCE = 1_000_000  # 'x' * n, [0] * n
@@ -109,8 +129,13 @@ class JournalSandbox(SandboxedEnvironment):
             seq, n = (left, right) if isinstance(right, int) else (right, left)
             if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_SEQUENCE:
                 raise SecurityError(f"a repeated sequence of more than {MAX_SEQUENCE} items")
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 \
-                and max(left.bit_length(), 1) * right > MAX_POWER_BITS:
+        if (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and max(left.bit_length(), 1) * right > MAX_POWER_BITS
+        ):
             raise SecurityError(f"a power of more than {MAX_POWER_BITS} bits")
         return super().call_binop(context, operator, left, right)
 

@@ -1,4 +1,5 @@
 """``journal/<report>/report.toml``: read, type-checked, and the PDF's file name made safe."""
+
 from __future__ import annotations
 
 import re
@@ -38,19 +39,30 @@ class ReportSpec:
         try:
             stem = self.file_name.format(report=self.name, author=safe_file_part(author))
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            raise ReportError(f"{self.toml}: file_name {self.file_name!r} is not a valid pattern ({exc}); "
-                              f"it may use {{report}} and {{author}} only") from None
+            raise ReportError(
+                f"{self.toml}: file_name {self.file_name!r} is not a valid pattern ({exc}); "
+                f"it may use {{report}} and {{author}} only"
+            ) from None
         name = stem + ".pdf"
         if not stem.strip(".") or "/" in stem or "\0" in stem or len(name.encode()) > MAX_FILE_NAME:
-            raise ReportError(f"{self.toml}: file_name {self.file_name!r} gives {name!r}, not a file name "
-                              f"(no '/', at most {MAX_FILE_NAME} bytes)")
+            raise ReportError(
+                f"{self.toml}: file_name {self.file_name!r} gives {name!r}, not a file name "
+                f"(no '/', at most {MAX_FILE_NAME} bytes)"
+            )
         return name
 
     def plain(self) -> dict:
         """What templates see of the spec: strings, lists and a flag (no paths)."""
-        return {"name": self.name, "title": self.title, "subtitle": self.subtitle, "course": self.course,
-                "author": self.author, "experiments": list(self.experiments), "compact": self.compact,
-                "groups": [{"title": g["title"], "experiments": list(g["experiments"])} for g in self.groups]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "course": self.course,
+            "author": self.author,
+            "experiments": list(self.experiments),
+            "compact": self.compact,
+            "groups": [{"title": g["title"], "experiments": list(g["experiments"])} for g in self.groups],
+        }
 
 
 def safe_file_part(text: str) -> str:
@@ -86,8 +98,9 @@ def _check_types(conf: dict, toml: Path) -> None:
 
 def _check_ids(value: object, toml: Path, what: str) -> None:
     if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
-        raise ReportError(f"{toml}: {what} must be a list of experiment ids, e.g. [\"EXP01\", \"EXP02\"], "
-                          f"got {_kind(value)}")
+        raise ReportError(
+            f'{toml}: {what} must be a list of experiment ids, e.g. ["EXP01", "EXP02"], got {_kind(value)}'
+        )
 
 
 def _kind(value: object) -> str:

@@ -3,10 +3,12 @@
 Every lookup of a missing experiment or key raises ``ReportError`` naming the file, the
 experiment and the key, instead of rendering an empty string into a PDF.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..project import ProjectError
 from ..result import StoredResult
@@ -50,8 +52,10 @@ class Node:
         return list(self._data)
 
     def __str__(self) -> str:
-        raise ReportError(f"{self._where}: {self._path} is a group of values, not one value "
-                          f"(pick one of: {', '.join(map(str, self._data))})")
+        raise ReportError(
+            f"{self._where}: {self._path} is a group of values, not one value "
+            f"(pick one of: {', '.join(map(str, self._data))})"
+        )
 
 
 class ExperimentView:
@@ -77,9 +81,11 @@ class ResultsView:
     def _get(self, exp_id: str) -> ExperimentView:
         if exp_id not in self._results:
             have = ", ".join(sorted(self._results)) or "none"
-            raise ReportError(f"{self._where}: no cached result for {exp_id} in report {self._report} "
-                              f"(have: {have}); run: nox -s run_experiments -- --report {self._report} "
-                              f"--only {exp_id}")
+            raise ReportError(
+                f"{self._where}: no cached result for {exp_id} in report {self._report} "
+                f"(have: {have}); run: nox -s run_experiments -- --report {self._report} "
+                f"--only {exp_id}"
+            )
         return ExperimentView(self._results[exp_id], self._where)
 
     def __getattr__(self, exp_id: str) -> ExperimentView:
@@ -92,6 +98,7 @@ class ResultsView:
 
 
 # ---- filters: how numbers are printed in a journal ---------------------------------------------
+
 
 def _missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
@@ -160,5 +167,14 @@ def _compare(a: Any, b: Any, key: str):
     return compare_stats(a[key], a[f"{key}_std"], int(a["seeds"]), b[key], b[f"{key}_std"], int(b["seeds"]))
 
 
-FILTERS = {"pct": pct, "num": num, "fixed": fixed, "count": count, "seconds": seconds, "signed": signed,
-           "css_string": css_string, "versus": versus, "beats": beats}
+FILTERS = {
+    "pct": pct,
+    "num": num,
+    "fixed": fixed,
+    "count": count,
+    "seconds": seconds,
+    "signed": signed,
+    "css_string": css_string,
+    "versus": versus,
+    "beats": beats,
+}

@@ -1,4 +1,5 @@
 """Training: one ``fit`` for every experiment, its recipe, callbacks and seeding."""
+
 from __future__ import annotations
 
 import random
@@ -18,9 +19,29 @@ from .loop import (
     pick_device,
     predict,
 )
+from .step import Logs, Means, Step, Supervised
 
-__all__ = ["TrainConfig", "Diverged", "fit", "evaluate", "predict", "History", "FitState", "Callback",
-           "GradNorm", "KeepBest", "WeightSnapshots", "pick_device", "seed_everything", "count_params", "count_layers"]
+__all__ = [
+    "Logs",
+    "Means",
+    "Step",
+    "Supervised",
+    "TrainConfig",
+    "Diverged",
+    "fit",
+    "evaluate",
+    "predict",
+    "History",
+    "FitState",
+    "Callback",
+    "GradNorm",
+    "KeepBest",
+    "WeightSnapshots",
+    "pick_device",
+    "seed_everything",
+    "count_params",
+    "count_layers",
+]
 
 
 def seed_everything(seed: int) -> None:

@@ -1,6 +1,7 @@
 """Callbacks for ``fit`` that compute: gradient norms, weight snapshots, the best epoch.
 
 Callbacks that only watch (progress, TensorBoard) live in ``dljournal.observe``, outside the cache key."""
+
 from __future__ import annotations
 
 import torch
@@ -43,8 +44,11 @@ class WeightSnapshots(Callback):
         self.logs: list[dict] = []
 
     def _take(self, state: FitState) -> None:
-        params = [p.detach().flatten() for n, p in state.model.named_parameters()
-                  if self.layer is None or n.startswith(self.layer)]
+        params = [
+            p.detach().flatten()
+            for n, p in state.model.named_parameters()
+            if self.layer is None or n.startswith(self.layer)
+        ]
         if not params:
             raise ValueError(f"no parameter name starts with {self.layer!r}")
         self._weights.append(torch.cat(params).float().cpu().numpy())
@@ -61,6 +65,7 @@ class WeightSnapshots(Callback):
     @property
     def snapshots(self):
         import numpy as np
+
         return np.stack(self._weights)
 
 
@@ -74,8 +79,9 @@ class KeepBest(Callback):
 
     def __init__(self, monitor: str = "val_acc", mode: str = "max"):
         if not monitor.startswith("val_"):
-            raise SelectionOnTest(f"KeepBest selects on {monitor!r}; it can only select on a validation "
-                                  "metric (val_acc, val_loss, ...)")
+            raise SelectionOnTest(
+                f"KeepBest selects on {monitor!r}; it can only select on a validation metric (val_acc, val_loss, ...)"
+            )
         self.monitor, self.sign = monitor, (1.0 if mode == "max" else -1.0)
         self.best, self.epoch, self.state = float("-inf"), 0, None
 

@@ -1,4 +1,5 @@
 """The training recipe as one frozen dataclass; experiment configs extend it."""
+
 from __future__ import annotations
 
 import math
@@ -36,15 +37,17 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     rate for a pretrained backbone, say); every group follows the same schedule."""
     params = list(params)
     if params and isinstance(params[0], dict):
-        params = [{**{k: v for k, v in g.items() if k != "lr_scale"}, "lr": cfg.lr * g.get("lr_scale", 1.0)}
-                  for g in params]
+        params = [
+            {**{k: v for k, v in g.items() if k != "lr_scale"}, "lr": cfg.lr * g.get("lr_scale", 1.0)} for g in params
+        ]
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0, weight_decay=cfg.weight_decay
+        )
     raise ValueError(f"unknown optimizer {cfg.optimizer!r} (adam, adamw, sgd)")
 
 

@@ -1,18 +1,22 @@
-"""One training loop for every experiment: ``fit`` with per-epoch history and callbacks."""
+"""One training loop for every experiment: ``fit`` with per-epoch history and callbacks; what it
+does with each batch is a pluggable ``Step`` (``dljournal.train.step``)."""
+
 from __future__ import annotations
 
-import contextlib
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..data.tensors import Dataset, Split, require_not_test
 from ..project import ProjectError
-from .config import TrainConfig, l1_penalty, loss_fn, lr_factor, make_optimizer
+from .config import TrainConfig, loss_fn
+from .step import Augmentation, Means, Step, Supervised
+from .step import autocast as _autocast
 
 
 @dataclass
@@ -46,10 +50,10 @@ class History:
 
 @dataclass
 class FitState:
-    """What callbacks see; ``loss`` is the last batch's loss (a tensor: no sync unless read)."""
+    """What steps and callbacks see; ``loss`` is the last batch's loss (a tensor: no sync unless read)."""
 
     model: nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: torch.optim.Optimizer | None  # made by the step; the learning rate logged is its
     cfg: TrainConfig
     history: History
     steps_per_epoch: int
@@ -58,6 +62,10 @@ class FitState:
     loss: torch.Tensor | None = None
     logs: dict[str, float] = field(default_factory=dict)
     sample: torch.Tensor | None = None  # a few training inputs (for TensorBoard images)
+    device: torch.device = torch.device("cpu")
+    generator: torch.Generator | None = None  # shuffles batches; steps draw their randomness from it
+    callbacks: list[Callback] = field(default_factory=list)
+    images: dict[str, torch.Tensor] = field(default_factory=dict)  # shown per epoch (a GAN's fixed noise)
 
 
 class Callback:
@@ -83,13 +91,6 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def _autocast(device: torch.device, cfg: TrainConfig):
-    if device.type == "cuda" and cfg.amp:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext()
-
-
 def _prepare(split: Split, device: torch.device, channels_last: bool) -> Split:
     split = split.to(device)
     if channels_last and split.x.dim() == 4:
@@ -99,21 +100,33 @@ def _prepare(split: Split, device: torch.device, channels_last: bool) -> Split:
 
 def _as_splits(data: Dataset | Sequence[Split | None]) -> tuple[Split, Split | None]:
     if isinstance(data, Dataset):
-        raise TypeError("fit takes (train, val) splits; hold out a validation split with "
-                        "dataset.val_split(n) rather than tuning on the test set")
+        raise TypeError(
+            "fit takes (train, val) splits; hold out a validation split with "
+            "dataset.val_split(n) rather than tuning on the test set"
+        )
     train, val = data
     # fit's validation slot is what callbacks prune and stop on, and what "best epoch" reads
     require_not_test(val, "fit's validation slot")
     return train, val
 
 
-Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+EpochHook = Callable[[FitState], dict[str, float]]  # extra metrics of the epoch just trained
+DEFAULT = TrainConfig()  # frozen: one instance serves as every default
 
 
-def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
-        callbacks: Iterable[Callback] = (), device: torch.device | str | None = None,
-        seed: int | None = None, augment: Augmentation | None = None, param_groups: list[dict] | None = None,
-        watch: Split | None = None) -> History:
+def fit(
+    model: nn.Module,
+    data: Sequence[Split | None],
+    cfg: TrainConfig,
+    callbacks: Iterable[Callback] = (),
+    device: torch.device | str | None = None,
+    seed: int | None = None,
+    augment: Augmentation | None = None,
+    param_groups: list[dict] | None = None,
+    watch: Split | None = None,
+    step: Step | None = None,
+    on_epoch: EpochHook | None = None,
+) -> History:
     """Train ``model`` on ``data = (train, val)`` with the recipe ``cfg``; returns its history.
 
     Per epoch it logs train_loss, val_loss (and *_acc for classification), lr and seconds (the
@@ -128,7 +141,14 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
     "best epoch" read). To *watch* the test split over epochs, as an observation that nothing
     selects on, pass it as ``watch``: it is logged as ``test_loss`` (and ``test_acc``).
     A NaN or infinite training loss stops training with ``Diverged`` naming the epoch.
+
+    ``step`` replaces what is done with each batch (``Supervised(augment, param_groups)`` by
+    default): the epoch then logs the means of what the step returns, its ``epoch_logs``, the
+    validation metrics, ``on_epoch(state)`` (untimed: evaluations, samples), lr and seconds.
     """
+    if step is not None and (augment is not None or param_groups is not None):
+        raise ValueError("augment and param_groups configure fit's default step; give them to your step")
+    step = step if step is not None else Supervised(augment, param_groups)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     use_cl = cfg.channels_last and device.type in ("cpu", "cuda")
     train, val = _as_splits(data)
@@ -140,67 +160,50 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
         model.to(memory_format=torch.channels_last)
 
     callbacks = list(callbacks)
-    criterion = loss_fn(cfg)
-    optimizer = make_optimizer(param_groups if param_groups is not None else model.parameters(), cfg)
-    steps_per_epoch = train.num_batches(cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps_per_epoch))
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp
-                                  and not torch.cuda.is_bf16_supported())
+    steps_per_epoch = len(train) // cfg.batch_size if step.drop_last else train.num_batches(cfg.batch_size)
+    state = FitState(
+        model, None, cfg, History(), steps_per_epoch, sample=train.x[:16], device=device, callbacks=callbacks
+    )
+    step.start(state)
     if seed is None:
         seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-    gen = torch.Generator().manual_seed(seed)
-    state = FitState(model, optimizer, cfg, History(), steps_per_epoch, sample=train.x[:16])
+    gen = state.generator = torch.Generator().manual_seed(seed)
     for cb in callbacks:
         cb.on_fit_start(state)
 
     for epoch in range(1, cfg.epochs + 1):
         state.epoch = epoch
+        state.images = {}
         for cb in callbacks:
             cb.on_epoch_start(state)
         model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        t0 = time.perf_counter()
-        for x, y in train.batches(cfg.batch_size, shuffle=True, generator=gen):
-            if augment is not None:
-                x = augment(x, gen)
-            with _autocast(device, cfg):
-                out = model(x)
-                loss = criterion(out, y)
-                total = loss + cfg.l1 * l1_penalty(model) if cfg.l1 else loss
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(total).backward()
-            state.loss = loss.detach()
-            for cb in callbacks:
-                cb.on_after_backward(state)
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            loss_sum += state.loss * len(y)
-            if cfg.classification:
-                correct += (out.detach().argmax(1) == y).sum()
+        means, t0 = Means(), time.perf_counter()
+        for batch in train.batches(cfg.batch_size, shuffle=True, generator=gen):
+            if step.drop_last and len(batch[0]) < cfg.batch_size:
+                continue
+            means.add(step(state, batch))
             state.step += 1
             for cb in callbacks:
                 cb.on_step_end(state)
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        logs = {"epoch": epoch, "train_loss": loss_sum.item() / len(train)}
-        if not math.isfinite(logs["train_loss"]):
-            raise Diverged(f"training diverged at epoch {epoch} (mean training loss {logs['train_loss']}); "
-                           "lower the learning rate or clip gradients (grad_clip)")
-        if cfg.classification:
-            logs["train_acc"] = correct.item() / len(train)
+        logs = state.logs = {"epoch": epoch, **means.pop(), **step.epoch_logs(state)}  # on_epoch reads it
+        if not math.isfinite(logs.get("train_loss", 0.0)):
+            raise Diverged(
+                f"training diverged at epoch {epoch} (mean training loss {logs['train_loss']}); "
+                "lower the learning rate or clip gradients (grad_clip)"
+            )
         if val is not None:
             logs.update({f"val_{k}": v for k, v in evaluate(model, val, cfg, device).items()})
         if watch is not None:
             logs.update({f"test_{k}": v for k, v in evaluate(model, watch, cfg, device).items()})
-        logs.update(lr=max(g["lr"] for g in optimizer.param_groups), seconds=seconds)
+        if on_epoch is not None:
+            logs.update(on_epoch(state))
+        if state.optimizer is not None:
+            logs["lr"] = max(g["lr"] for g in state.optimizer.param_groups)
+        logs["seconds"] = seconds
         state.history.log_epoch(logs)
-        state.logs = logs
         for cb in callbacks:
             cb.on_epoch_end(state)
         if cfg.max_seconds and sum(state.history.epochs["seconds"]) >= cfg.max_seconds:
@@ -211,8 +214,9 @@ def fit(model: nn.Module, data: Sequence[Split | None], cfg: TrainConfig,
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, split: Split, cfg: TrainConfig = TrainConfig(),
-            device: torch.device | str | None = None) -> torch.Tensor:
+def predict(
+    model: nn.Module, split: Split, cfg: TrainConfig = DEFAULT, device: torch.device | str | None = None
+) -> torch.Tensor:
     """Model outputs for every sample of ``split`` (float32, on the CPU)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
@@ -225,8 +229,9 @@ def predict(model: nn.Module, split: Split, cfg: TrainConfig = TrainConfig(),
     return torch.cat(outs)
 
 
-def evaluate(model: nn.Module, split: Split, cfg: TrainConfig = TrainConfig(),
-             device: torch.device | str | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, split: Split, cfg: TrainConfig = DEFAULT, device: torch.device | str | None = None
+) -> dict[str, float]:
     """Mean loss (and accuracy for classification) of ``model`` on ``split``."""
     return score(predict(model, split, cfg, device), split.y, cfg)
 

@@ -1,4 +1,5 @@
 """A trained model's record: history, test metrics, size and test-set outputs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,8 +22,11 @@ class Run:
 
     def summary(self) -> dict[str, float]:
         """The numbers a comparison table needs."""
-        out = {"params": self.params, "epochs": len(self.history.epochs.get("epoch", [])),
-               "seconds_per_epoch": self.history.seconds_per_epoch}
+        out = {
+            "params": self.params,
+            "epochs": len(self.history.epochs.get("epoch", [])),
+            "seconds_per_epoch": self.history.seconds_per_epoch,
+        }
         out.update({f"test_{k}": v for k, v in self.test.items()})
         out.update({k: v for k, v in self.history.final.items() if k.startswith(("val_", "train_"))})
         out.update(self.extra)

@@ -1,6 +1,7 @@
 """What the CNN-basics narrative states, computed from the stored results: what each grid study
 shows, whether the frameworks agree, where Grad-CAM looks, how much transfer helps. The templates
 under journal/cnn_basics/ only format these values."""
+
 from __future__ import annotations
 
 import math
@@ -52,11 +53,16 @@ def grid(r: StoredResult) -> dict:
     # at each learning rate, the smallest against the largest batch
     small_wins = sum(1 for lr in lrs if acc(lr, bss[0]) > acc(lr, bss[-1])) if len(bss) > 1 else 0
     compared = len(lrs) if len(bss) > 1 else 0
-    return {"acc_min": min(accs), "acc_max": max(accs), "tied": max(accs) - min(accs) < GRID_TIE,
-            "chance": chance, "near_chance": chance is not None and max(accs) < NEAR_CHANCE * chance,
-            "small_wins_all": compared > 0 and small_wins == compared,
-            "large_wins_all": compared > 0 and small_wins == 0,
-            "update_ratio": bss[-1] // bss[0]}
+    return {
+        "acc_min": min(accs),
+        "acc_max": max(accs),
+        "tied": max(accs) - min(accs) < GRID_TIE,
+        "chance": chance,
+        "near_chance": chance is not None and max(accs) < NEAR_CHANCE * chance,
+        "small_wins_all": compared > 0 and small_wins == compared,
+        "large_wins_all": compared > 0 and small_wins == 0,
+        "update_ratio": bss[-1] // bss[0],
+    }
 
 
 def frameworks(r: StoredResult) -> dict:
@@ -67,16 +73,22 @@ def frameworks(r: StoredResult) -> dict:
 
 def resnet(r: StoredResult, vgg: StoredResult) -> dict:
     val = r.history["PyTorch"]["val_acc"]
-    return {"fewer_params_than_vgg": vgg.metrics["pytorch"]["params"] / r.metrics["pytorch"]["params"],
-            "val_first": val[0], "val_last": val[-1],
-            "val_rises_every_epoch": len(val) > 1 and all(b > a for a, b in pairwise(val))}
+    return {
+        "fewer_params_than_vgg": vgg.metrics["pytorch"]["params"] / r.metrics["pytorch"]["params"],
+        "val_first": val[0],
+        "val_last": val[-1],
+        "val_rises_every_epoch": len(val) > 1 and all(b > a for a, b in pairwise(val)),
+    }
 
 
 def vgg(r: StoredResult) -> dict:
     width = dict(r.config.get("arch_kwargs") or []).get("width", 1.0)
-    return {"width": width, "scaled": width != 1.0,
-            "train_acc": r.metrics["pytorch"]["train_acc"],
-            "unconverged": r.metrics["pytorch"]["train_acc"] < UNCONVERGED}
+    return {
+        "width": width,
+        "scaled": width != 1.0,
+        "train_acc": r.metrics["pytorch"]["train_acc"],
+        "unconverged": r.metrics["pytorch"]["train_acc"] < UNCONVERGED,
+    }
 
 
 def cam(r: StoredResult) -> dict:
@@ -86,8 +98,14 @@ def cam(r: StoredResult) -> dict:
     s, uniform = r.metrics["cam_centre_share"], r.metrics["cam_centre_uniform"]
     c, w = s["correct"], s["wrong"]
     if c["mean"] is None or w["mean"] is None:  # no correct or no wrong prediction among those measured
-        return {"wrong_minus_correct": None, "wrong_less_central": False, "wrong_more_central": False,
-                "bound_se_pt": None, "correct_above_uniform": False, "above_uniform_p": "not measured"}
+        return {
+            "wrong_minus_correct": None,
+            "wrong_less_central": False,
+            "wrong_more_central": False,
+            "bound_se_pt": None,
+            "correct_above_uniform": False,
+            "above_uniform_p": "not measured",
+        }
 
     def sd(m: float) -> float:
         return math.sqrt(max(m * (1 - m), 0.0))
@@ -95,9 +113,14 @@ def cam(r: StoredResult) -> dict:
     vs = compare_stats(w["mean"], sd(w["mean"]), w["n"], c["mean"], sd(c["mean"]), c["n"])
     # correct predictions against a uniform map (a constant: no spread of its own)
     centre = compare_stats(c["mean"], sd(c["mean"]), c["n"], uniform, 0.0, c["n"])
-    return {"wrong_minus_correct": vs.diff, "wrong_less_central": vs.diff < 0 and vs.beyond_noise,
-            "wrong_more_central": vs.diff > 0 and vs.beyond_noise, "bound_se_pt": 100 * vs.se,
-            "correct_above_uniform": centre.diff > 0 and centre.beyond_noise, "above_uniform_p": _p_text(centre.p)}
+    return {
+        "wrong_minus_correct": vs.diff,
+        "wrong_less_central": vs.diff < 0 and vs.beyond_noise,
+        "wrong_more_central": vs.diff > 0 and vs.beyond_noise,
+        "bound_se_pt": 100 * vs.se,
+        "correct_above_uniform": centre.diff > 0 and centre.beyond_noise,
+        "above_uniform_p": _p_text(centre.p),
+    }
 
 
 def _accuracy_diff(a: float, b: float, n: int) -> dict:
@@ -114,26 +137,37 @@ def transfer(r: StoredResult) -> dict:
     best = "fine-tuning" if fine > probe else "the linear probe"
     top = max(probe, fine)
     vs_scratch = _accuracy_diff(top, scratch, m["n_test"])
-    return {"best": best, "best_acc": top, "clears_bar": top > COURSE_BAR, "bar": COURSE_BAR,
-            "vs_scratch": vs_scratch, "finetune_vs_probe": _accuracy_diff(fine, probe, m["n_test"]),
-            "finetune_better": fine > probe,
-            "wide_margin": vs_scratch["diff"] >= WIDE_MARGIN and vs_scratch["beyond_sampling"]}
+    return {
+        "best": best,
+        "best_acc": top,
+        "clears_bar": top > COURSE_BAR,
+        "bar": COURSE_BAR,
+        "vs_scratch": vs_scratch,
+        "finetune_vs_probe": _accuracy_diff(fine, probe, m["n_test"]),
+        "finetune_better": fine > probe,
+        "wide_margin": vs_scratch["diff"] >= WIDE_MARGIN and vs_scratch["beyond_sampling"],
+    }
 
 
 def findings(results: Mapping[str, StoredResult]) -> dict:
     f: dict[str, Any] = {
         "grid": {e: grid(results[e]) for e in EXPERIMENTS},
         "frameworks": {e: frameworks(results[e]) for e in EXPERIMENTS},
-        "vgg": vgg(results["EXP02"]), "resnet": resnet(results["EXP03"], results["EXP02"]),
-        "cam": cam(results["EXP04"]), "transfer": transfer(results["EXP05"])}
+        "vgg": vgg(results["EXP02"]),
+        "resnet": resnet(results["EXP03"], results["EXP02"]),
+        "cam": cam(results["EXP04"]),
+        "transfer": transfer(results["EXP05"]),
+    }
     names = dict(zip(EXPERIMENTS, ("LeNet-5", "VGG-16", "ResNet-8")))
     fw = f["frameworks"]
     f["params_equal_all"] = all(v["params_equal"] for v in fw.values())
     f["params_differ"] = ", ".join(names[e] for e, v in fw.items() if not v["params_equal"])
     f["agree"] = ", ".join(names[e] for e, v in fw.items() if v["agree"]) or "none"
     f["disagree"] = ", ".join(names[e] for e, v in fw.items() if not v["agree"]) or "none"
-    f["hypotheses"] = {"frameworks_agree": all(v["agree"] for v in fw.values()),
-                       "vgg_needs_more": f["vgg"]["unconverged"],
-                       "cam_central_when_right": f["cam"]["correct_above_uniform"],
-                       "transfer_wide_margin": f["transfer"]["wide_margin"]}
+    f["hypotheses"] = {
+        "frameworks_agree": all(v["agree"] for v in fw.values()),
+        "vgg_needs_more": f["vgg"]["unconverged"],
+        "cam_central_when_right": f["cam"]["correct_above_uniform"],
+        "transfer_wide_margin": f["transfer"]["wide_margin"],
+    }
     return f

@@ -1,5 +1,6 @@
 """EXP01-EXP03: three classic architectures, each in PyTorch and in Keras 3 (torch backend), after a
 small learning-rate × batch-size study."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -7,14 +8,15 @@ from dataclasses import dataclass, replace
 from dljournal import Result, TrainConfig, experiment, viz
 from dljournal.kerasnets import create_keras_model, keras_train
 from dljournal.models import create_model
-from dljournal.tables import compare_runs
 from dljournal.sweep import grid
+from dljournal.tables import compare_runs
 
-REPORT = "cnn_basics"
-FRAMEWORKS_NOTE = ("Both frameworks train the same architecture (equal parameter counts) with the same "
-                   "data tensors, optimiser, schedule and batch order source; they differ in weight "
-                   "initialisation and in how weight decay is applied, so equal accuracy is not expected "
-                   "to the decimal.")
+FRAMEWORKS_NOTE = (
+    "Both frameworks train the same architecture (equal parameter counts) with the same "
+    "data tensors, optimiser, schedule and batch order source; they differ in weight "
+    "initialisation and in how weight decay is applied, so equal accuracy is not expected "
+    "to the decimal."
+)
 
 
 @dataclass(frozen=True)
@@ -34,62 +36,112 @@ def compare_frameworks(ctx, arch: str, dataset: str, notes: tuple[str, ...] = ()
     ds = ctx.data(dataset)
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
     train = train.subset(cfg.n_train, ctx.seed)
-    rows, best = grid(ctx, lambda: create_model(arch, **kw), (train.subset(cfg.grid_n_train, ctx.seed), val),
-                      replace(cfg, epochs=cfg.grid_epochs), lr=cfg.grid_lr, batch_size=cfg.grid_batch)
+    rows, best = grid(
+        ctx,
+        lambda: create_model(arch, **kw),
+        (train.subset(cfg.grid_n_train, ctx.seed), val),
+        replace(cfg, epochs=cfg.grid_epochs),
+        lr=cfg.grid_lr,
+        batch_size=cfg.grid_batch,
+    )
     best = replace(best, epochs=cfg.epochs)
     torch_run = ctx.train(create_model(arch, **kw), (train, val), ds.test, best, name="pytorch")
     keras_run = keras_train(ctx, lambda: create_keras_model(arch, **kw), (train, val), ds.test, best, name="keras")
     runs = {"PyTorch": torch_run, "Keras 3 (torch backend)": keras_run}
     return Result(
-        metrics={"pytorch": torch_run.summary(), "keras": keras_run.summary(),
-                 "params_equal": torch_run.params == keras_run.params,
-                 "best": {"lr": best.lr, "batch_size": best.batch_size}, "grid": rows},
+        metrics={
+            "pytorch": torch_run.summary(),
+            "keras": keras_run.summary(),
+            "params_equal": torch_run.params == keras_run.params,
+            "best": {"lr": best.lr, "batch_size": best.batch_size},
+            "grid": rows,
+        },
         history={k: r.history.to_dict() for k, r in runs.items()},
-        tables={"frameworks": (compare_runs(runs), f"{arch} on {len(train):,} {dataset} training images, "
-                                                   f"{cfg.epochs} epochs, learning rate {best.lr:g}, batch "
-                                                   f"{best.batch_size}; test set {len(ds.test):,} images."),
-                "grid": (rows, f"Learning rate × batch size, PyTorch, {cfg.grid_epochs} epochs on "
-                               f"{min(len(train), cfg.grid_n_train or len(train)):,} training images; validation accuracy.")},
-        figures={"curves": (viz.learning_curves({k: r.history for k, r in runs.items()}),
-                            "Training (dashed) and validation (solid) curves of both frameworks.")},
+        tables={
+            "frameworks": (
+                compare_runs(runs),
+                f"{arch} on {len(train):,} {dataset} training images, "
+                f"{cfg.epochs} epochs, learning rate {best.lr:g}, batch "
+                f"{best.batch_size}; test set {len(ds.test):,} images.",
+            ),
+            "grid": (
+                rows,
+                f"Learning rate × batch size, PyTorch, {cfg.grid_epochs} epochs on "
+                f"{min(len(train), cfg.grid_n_train or len(train)):,} training images; validation accuracy.",
+            ),
+        },
+        figures={
+            "curves": (
+                viz.learning_curves({k: r.history for k, r in runs.items()}),
+                "Training (dashed) and validation (solid) curves of both frameworks.",
+            )
+        },
         artifacts={"state_dict": torch_run.model.state_dict()},
-        notes=[FRAMEWORKS_NOTE, *notes])
+        notes=[FRAMEWORKS_NOTE, *notes],
+    )
 
 
 @experiment(
-    "EXP01", report=REPORT, title="LeNet-5 on MNIST, PyTorch vs Keras",
+    "EXP01",
+    title="LeNet-5 on MNIST, PyTorch vs Keras",
     question="Does LeNet-5 train the same in PyTorch and in Keras 3, and which learning rate and batch size suit it?",
-    config=ArchCfg(epochs=15, schedule="cosine"), data=("mnist",),
-    quick=dict(epochs=4, grid_epochs=2), smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=128))
+    config=ArchCfg(epochs=15, schedule="cosine"),
+    data=("mnist",),
+    quick=dict(epochs=4, grid_epochs=2),
+    smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=128),
+)
 def lenet(ctx) -> Result:
     return compare_frameworks(ctx, "lenet5", "mnist")
 
 
 @experiment(
-    "EXP02", report=REPORT, title="VGG-16 on CIFAR-100, PyTorch vs Keras",
+    "EXP02",
+    title="VGG-16 on CIFAR-100, PyTorch vs Keras",
     question="How far do VGG-16's 16 weight layers get on the 100 fine classes of CIFAR-100 in each "
-             "framework, and which learning rate and batch size suit it?",
+    "framework, and which learning rate and batch size suit it?",
     config=ArchCfg(epochs=60, schedule="cosine", warmup_epochs=1, grid_lr=(1e-3, 3e-3), grid_batch=(64, 128)),
     data=("cifar100",),
     quick=dict(epochs=4, arch_kwargs=(("width", 0.25),), n_train=20000, grid_epochs=1, grid_n_train=5000),
-    smoke=dict(epochs=1, arch_kwargs=(("width", 0.125),), grid_epochs=1, grid_lr=(1e-3,), n_val=64))
+    smoke=dict(epochs=1, arch_kwargs=(("width", 0.125),), grid_epochs=1, grid_lr=(1e-3,), n_val=64),
+)
 def vgg(ctx) -> Result:
     width = dict(ctx.cfg.arch_kwargs).get("width", 1.0)
-    return compare_frameworks(ctx, "vgg16", "cifar100", notes=(
-        "VGG-16 here has batch normalisation after each of its 13 convolutions (VGG-16-BN).",
-        *([f"For the CPU budget of this profile all channel counts are scaled by {width:g} (the same 16 "
-           "weight layers, thinner)."] if width != 1.0 else [])))
+    return compare_frameworks(
+        ctx,
+        "vgg16",
+        "cifar100",
+        notes=(
+            "VGG-16 here has batch normalisation after each of its 13 convolutions (VGG-16-BN).",
+            *(
+                [
+                    f"For the CPU budget of this profile all channel counts are scaled by {width:g} (the same 16 "
+                    "weight layers, thinner)."
+                ]
+                if width != 1.0
+                else []
+            ),
+        ),
+    )
 
 
 @experiment(
-    "EXP03", report=REPORT, title="ResNet-8 on CIFAR-10, PyTorch vs Keras",
+    "EXP03",
+    title="ResNet-8 on CIFAR-10, PyTorch vs Keras",
     question="How does an 8-layer residual network do on CIFAR-10 in each framework, and which learning "
-             "rate and batch size suit it?",
-    config=ArchCfg(epochs=40, schedule="cosine", warmup_epochs=1), data=("cifar10",),
+    "rate and batch size suit it?",
+    config=ArchCfg(epochs=40, schedule="cosine", warmup_epochs=1),
+    data=("cifar10",),
     quick=dict(epochs=5, n_train=20000, grid_epochs=1, grid_n_train=5000),
-    smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=64))
+    smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=64),
+)
 def resnet(ctx) -> Result:
-    return compare_frameworks(ctx, "resnet8", "cifar10", notes=(
-        "ResNet-8: a 3×3 stem convolution, three stages of one basic block (two 3×3 convolutions) each, "
-        "and a linear classifier: 8 weight layers (the 1×1 shortcut projections are not counted).",
-        "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals."))
+    return compare_frameworks(
+        ctx,
+        "resnet8",
+        "cifar10",
+        notes=(
+            "ResNet-8: a 3×3 stem convolution, three stages of one basic block (two 3×3 convolutions) each, "
+            "and a linear classifier: 8 weight layers (the 1×1 shortcut projections are not counted).",
+            "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals.",
+        ),
+    )

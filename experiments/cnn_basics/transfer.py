@@ -1,5 +1,6 @@
 """EXP05: transfer learning on dog breeds: a linear probe and a fine-tuned ImageNet EfficientNet-Lite0
 against ResNet-8 trained from scratch for the same time."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -16,8 +17,6 @@ from dljournal.models import create_model
 from dljournal.tables import compare_runs
 from dljournal.train import seed_everything
 
-REPORT = "cnn_basics"
-
 
 @dataclass(frozen=True)
 class TransferCfg(TrainConfig):
@@ -33,12 +32,16 @@ class TransferCfg(TrainConfig):
 
 
 @experiment(
-    "EXP05", report=REPORT, title="Transfer learning on dog breeds",
+    "EXP05",
+    title="Transfer learning on dog breeds",
     question="The 10 breeds are ImageNet-1k classes: how well do ImageNet features separate them on photos "
-             "the backbone never saw (ImageNet validation images), with a linear probe and with fine-tuning, "
-             "against a small network trained from scratch for the same time?",
-    config=TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"), data=("dogs",),
-    quick=dict(epochs=3), smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12))
+    "the backbone never saw (ImageNet validation images), with a linear probe and with fine-tuning, "
+    "against a small network trained from scratch for the same time?",
+    config=TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"),
+    data=("dogs",),
+    quick=dict(epochs=3),
+    smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12),
+)
 def transfer(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("dogs", n_train=cfg.n_train, n_test=cfg.n_test)
@@ -53,8 +56,9 @@ def transfer(ctx) -> Result:
     ftrain, fval, ftest = (s.map(lambda x: embed(feats, x, batch_size=64)) for s in (train, val, test))
     seed_everything(ctx.seed)
     head = nn.Linear(bb.feature_dim, ds.num_classes)
-    probe = ctx.train(head, (ftrain, fval), ftest, replace(cfg, epochs=cfg.probe_epochs, lr=cfg.probe_lr,
-                                                          batch_size=64), name="probe")
+    probe = ctx.train(
+        head, (ftrain, fval), ftest, replace(cfg, epochs=cfg.probe_epochs, lr=cfg.probe_lr, batch_size=64), name="probe"
+    )
     probe_seconds = sum(probe.history.epochs["seconds"])
 
     # 2. fine-tuning from the probe, backbone at a lower learning rate, with augmentation
@@ -68,22 +72,46 @@ def transfer(ctx) -> Result:
         return s.map(lambda x: F.interpolate(x, size=cfg.scratch_size, mode="bilinear", antialias=True))
 
     seed_everything(ctx.seed)
-    scratch = ctx.train(create_model("resnet8", num_classes=ds.num_classes), (small(train), small(val)), small(test),
-                        replace(cfg, epochs=1000, lr=cfg.scratch_lr, schedule="constant", max_seconds=budget),
-                        name="scratch", augment=Augment(cfg.scratch_size // 8, True))
+    scratch = ctx.train(
+        create_model("resnet8", num_classes=ds.num_classes),
+        (small(train), small(val)),
+        small(test),
+        replace(cfg, epochs=1000, lr=cfg.scratch_lr, schedule="constant", max_seconds=budget),
+        name="scratch",
+        augment=Augment(cfg.scratch_size // 8, True),
+    )
     runs = {f"linear probe ({bb.name})": probe, f"fine-tuned ({bb.name})": tuned, "ResNet-8 from scratch": scratch}
     substitute = [f"{bb.name} stands in for {bb.substitute_for}: {bb.message}"] if bb.substitute_for else []
     return Result(
-        metrics={"probe": probe.summary(), "finetune": tuned.summary(), "scratch": scratch.summary(),
-                 "probe_seconds": probe_seconds, "finetune_seconds": budget,
-                 "scratch_seconds": sum(scratch.history.epochs["seconds"]), "backbone": bb.name,
-                 "n_train": len(train), "n_val": len(val), "n_test": len(test), "classes": ds.num_classes},
+        metrics={
+            "probe": probe.summary(),
+            "finetune": tuned.summary(),
+            "scratch": scratch.summary(),
+            "probe_seconds": probe_seconds,
+            "finetune_seconds": budget,
+            "scratch_seconds": sum(scratch.history.epochs["seconds"]),
+            "backbone": bb.name,
+            "n_train": len(train),
+            "n_val": len(val),
+            "n_test": len(test),
+            "classes": ds.num_classes,
+        },
         history={k: r.history.to_dict() for k, r in runs.items()},
-        tables={"transfer": (compare_runs(runs), f"{ds.num_classes} dog breeds (ImageNet-1k classes): {len(train):,} "
-                                                 f"training and {len(val):,} validation photos, all ImageNet training "
-                                                 f"images; test accuracy on {len(test):,} ImageNet validation photos, "
-                                                 "which the pretrained backbone never saw.")},
-        figures={"curves": (viz.learning_curves({k: r.history for k, r in runs.items()}),
-                            f"Training (dashed) and validation (solid) curves on the {len(val):,} validation photos; "
-                            "the probe's epochs are passes over precomputed features.")},
-        notes=[ds.source, *substitute])
+        tables={
+            "transfer": (
+                compare_runs(runs),
+                f"{ds.num_classes} dog breeds (ImageNet-1k classes): {len(train):,} "
+                f"training and {len(val):,} validation photos, all ImageNet training "
+                f"images; test accuracy on {len(test):,} ImageNet validation photos, "
+                "which the pretrained backbone never saw.",
+            )
+        },
+        figures={
+            "curves": (
+                viz.learning_curves({k: r.history for k, r in runs.items()}),
+                f"Training (dashed) and validation (solid) curves on the {len(val):,} validation photos; "
+                "the probe's epochs are passes over precomputed features.",
+            )
+        },
+        notes=[ds.source, *substitute],
+    )

@@ -1,4 +1,5 @@
 """HW1 part 3: generalisation, i.e. random labels, model size, and flatness."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -10,8 +11,6 @@ from dljournal import Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis import interpolation_curve, jacobian_norm
 from dljournal.models import create_model
 from dljournal.train import count_params, seed_everything
-
-REPORT = "cpsc8430_hw1"
 
 
 # ---- EXP06: can the network fit random labels? ---------------------------------------------------
@@ -28,11 +27,15 @@ def epochs_to(series: list[float], level: float) -> int | None:
 
 
 @experiment(
-    "EXP06", report=REPORT, title="Fitting random labels",
+    "EXP06",
+    title="Fitting random labels",
     question="Can the network memorise MNIST images whose labels were shuffled, how much slower than the "
-             "true labels, and what happens to the loss on the (correctly labelled) test set meanwhile?",
-    config=RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3), data=("mnist",),
-    quick=dict(epochs=80, n_train=5000), smoke=dict(epochs=4))
+    "true labels, and what happens to the loss on the (correctly labelled) test set meanwhile?",
+    config=RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3),
+    data=("mnist",),
+    quick=dict(epochs=80, n_train=5000),
+    smoke=dict(epochs=4),
+)
 def random_labels(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
@@ -43,28 +46,64 @@ def random_labels(ctx) -> Result:
     for name, train in (("random labels", shuffled), ("true labels", ds.train)):
         seed_everything(ctx.seed)  # same initial weights and batch order for both
         # the test split is watched (logged each epoch), never selected on
-        runs[name] = ctx.fit(create_model("mnist_mlp", hidden=cfg.hidden), (train, None), name=name.replace(" ", "-"),
-                             watch=ds.test).epochs
+        runs[name] = ctx.fit(
+            create_model("mnist_mlp", hidden=cfg.hidden), (train, None), name=name.replace(" ", "-"), watch=ds.test
+        ).epochs
     e, t = runs["random labels"], runs["true labels"]
     best_test = int(np.argmin(e["test_loss"]))
     return Result(
-        metrics={"n_train": len(shuffled), "labels_unchanged": agree, "final_train_loss": e["train_loss"][-1],
-                 "final_train_acc": e["train_acc"][-1], "first_test_loss": e["test_loss"][0],
-                 "min_test_loss": e["test_loss"][best_test], "min_test_epoch": best_test + 1,
-                 "final_test_loss": e["test_loss"][-1], "final_test_acc": e["test_acc"][-1],
-                 "true_final_train_acc": t["train_acc"][-1], "true_final_test_acc": t["test_acc"][-1],
-                 "level": cfg.fit_level, "epochs_to_level": {n: epochs_to(h["train_acc"], cfg.fit_level)
-                                                             for n, h in runs.items()}},
+        metrics={
+            "n_train": len(shuffled),
+            "labels_unchanged": agree,
+            "final_train_loss": e["train_loss"][-1],
+            "final_train_acc": e["train_acc"][-1],
+            "first_test_loss": e["test_loss"][0],
+            "min_test_loss": e["test_loss"][best_test],
+            "min_test_epoch": best_test + 1,
+            "final_test_loss": e["test_loss"][-1],
+            "final_test_acc": e["test_acc"][-1],
+            "true_final_train_acc": t["train_acc"][-1],
+            "true_final_test_acc": t["test_acc"][-1],
+            "level": cfg.fit_level,
+            "epochs_to_level": {n: epochs_to(h["train_acc"], cfg.fit_level) for n, h in runs.items()},
+        },
         history={n.replace(" ", "-"): h for n, h in runs.items()},
-        figures={"curves": (viz.panels({
-            "loss": viz.draw_xy(e["epoch"], {"train (random labels)": e["train_loss"], "test": e["test_loss"],
-                                             "train (true labels)": t["train_loss"]}, "epoch", "cross-entropy", marker=""),
-            "accuracy": viz.draw_xy(e["epoch"], {"train (random labels)": e["train_acc"], "test": e["test_acc"],
-                                                 "train (true labels)": t["train_acc"]},
-                                    "epoch", "accuracy", marker="")}, ncols=2),
-            f"An MLP 784-{'-'.join(map(str, cfg.hidden))}-10 trained on {len(shuffled):,} MNIST images with "
-            "shuffled labels: loss and accuracy on the training set (random labels) and the test set (true labels); "
-            "for comparison the same network, initialisation and batches on the true labels.")})
+        figures={
+            "curves": (
+                viz.panels(
+                    {
+                        "loss": viz.draw_xy(
+                            e["epoch"],
+                            {
+                                "train (random labels)": e["train_loss"],
+                                "test": e["test_loss"],
+                                "train (true labels)": t["train_loss"],
+                            },
+                            "epoch",
+                            "cross-entropy",
+                            marker="",
+                        ),
+                        "accuracy": viz.draw_xy(
+                            e["epoch"],
+                            {
+                                "train (random labels)": e["train_acc"],
+                                "test": e["test_acc"],
+                                "train (true labels)": t["train_acc"],
+                            },
+                            "epoch",
+                            "accuracy",
+                            marker="",
+                        ),
+                    },
+                    ncols=2,
+                ),
+                f"An MLP 784-{'-'.join(map(str, cfg.hidden))}-10 trained on {len(shuffled):,} MNIST images with "
+                "shuffled labels: loss and accuracy on the training set (random labels) and the test set "
+                "(true labels); "
+                "for comparison the same network, initialisation and batches on the true labels.",
+            )
+        },
+    )
 
 
 # ---- EXP07: number of parameters vs generalisation -----------------------------------------------
@@ -75,10 +114,14 @@ class WidthCfg(TrainConfig):
 
 
 @experiment(
-    "EXP07", report=REPORT, title="Number of parameters vs generalisation",
+    "EXP07",
+    title="Number of parameters vs generalisation",
     question="As a network grows, how do its training and test loss and accuracy change?",
-    config=WidthCfg(epochs=20, batch_size=128, lr=1e-3), data=("mnist",),
-    quick=dict(epochs=10, n_train=20000), smoke=dict(epochs=2))
+    config=WidthCfg(epochs=20, batch_size=128, lr=1e-3),
+    data=("mnist",),
+    quick=dict(epochs=10, n_train=20000),
+    smoke=dict(epochs=2),
+)
 def parameters_vs_generalisation(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
@@ -88,28 +131,60 @@ def parameters_vs_generalisation(ctx) -> Result:
         model = create_model("mnist_mlp", hidden=(width,))
         ctx.fit(model, (ds.train, None), name=f"width{width}")
         tr, te = evaluate(model, ds.train, cfg), evaluate(model, ds.test, cfg)
-        rows.append({"hidden units": width, "params": count_params(model), "train loss": tr["loss"],
-                     "test loss": te["loss"], "train acc": tr["acc"], "test acc": te["acc"],
-                     "gap (acc)": tr["acc"] - te["acc"]})
+        rows.append(
+            {
+                "hidden units": width,
+                "params": count_params(model),
+                "train loss": tr["loss"],
+                "test loss": te["loss"],
+                "train acc": tr["acc"],
+                "test acc": te["acc"],
+                "gap (acc)": tr["acc"] - te["acc"],
+            }
+        )
     p = [r["params"] for r in rows]
     col = {k: [r[k] for r in rows] for k in rows[0]}
     best = max(rows, key=lambda r: r["test acc"])
     # where more parameters stop helping: the model with the lowest test loss, and what the larger ones do
     turn = min(range(len(rows)), key=lambda i: rows[i]["test loss"])
-    larger = rows[turn + 1:]
+    larger = rows[turn + 1 :]
     return Result(
-        metrics={"models": len(rows), "n_train": len(ds.train), "smallest": rows[0], "largest": rows[-1],
-                 "best_test": best, "min_test_loss": rows[turn], "larger_than_min": len(larger),
-                 "train_loss_falls_beyond": bool(larger) and all(
-                     b["train loss"] < a["train loss"] for a, b in zip(rows[turn:], larger)), "largest_rank": 1 + sorted(col["test acc"], reverse=True).index(rows[-1]["test acc"])},
+        metrics={
+            "models": len(rows),
+            "n_train": len(ds.train),
+            "smallest": rows[0],
+            "largest": rows[-1],
+            "best_test": best,
+            "min_test_loss": rows[turn],
+            "larger_than_min": len(larger),
+            "train_loss_falls_beyond": bool(larger)
+            and all(b["train loss"] < a["train loss"] for a, b in zip(rows[turn:], larger)),
+            "largest_rank": 1 + sorted(col["test acc"], reverse=True).index(rows[-1]["test acc"]),
+        },
         tables={"widths": (rows, f"MLPs 784-h-10 trained for {cfg.epochs} epochs on {len(ds.train):,} images.")},
-        figures={"params": (viz.panels({
-            "loss": viz.draw_xy(p, {"train": col["train loss"], "test": col["test loss"]}, "parameters", "loss",
-                                logx=True, logy=True),
-            "accuracy": viz.draw_xy(p, {"train": col["train acc"], "test": col["test acc"]}, "parameters",
-                                    "accuracy", logx=True)}, ncols=2),
-            f"Training and test loss and accuracy of {len(rows)} MLPs of growing width against their number "
-            "of parameters (log scale).")})
+        figures={
+            "params": (
+                viz.panels(
+                    {
+                        "loss": viz.draw_xy(
+                            p,
+                            {"train": col["train loss"], "test": col["test loss"]},
+                            "parameters",
+                            "loss",
+                            logx=True,
+                            logy=True,
+                        ),
+                        "accuracy": viz.draw_xy(
+                            p, {"train": col["train acc"], "test": col["test acc"]}, "parameters", "accuracy", logx=True
+                        ),
+                    },
+                    ncols=2,
+                ),
+                f"Training and test loss and accuracy of {len(rows)} MLPs of growing width against their number "
+                "of parameters (log scale).",
+            )
+        },
+    )
 
 
 # ---- EXP08 and EXP09: flatness ----------------------------------------------------------------------
@@ -132,11 +207,15 @@ def train_by_batch_size(ctx, ds, cfg) -> dict[int, torch.nn.Module]:
 
 
 @experiment(
-    "EXP08", report=REPORT, title="Flatness: interpolating two models",
+    "EXP08",
+    title="Flatness: interpolating two models",
     question="Along the straight line between a model trained with small batches and one trained with "
-             "large batches, how do loss and accuracy change? Is one of them in a flatter region?",
-    config=FlatnessCfg(epochs=20, lr=1e-3), data=("mnist",),
-    quick=dict(epochs=6), smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))))
+    "large batches, how do loss and accuracy change? Is one of them in a flatter region?",
+    config=FlatnessCfg(epochs=20, lr=1e-3),
+    data=("mnist",),
+    quick=dict(epochs=6),
+    smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))),
+)
 def interpolation(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
@@ -146,24 +225,46 @@ def interpolation(ctx) -> Result:
     i0, i1 = c["alpha"].index(0.0), c["alpha"].index(1.0)
     bs1, bs2 = cfg.batch_sizes
     return Result(
-        metrics={"points": len(c["alpha"]),
-                 **{f"batch{bs}": {k: c[k][i] for k in c if k != "alpha"} for bs, i in ((bs1, i0), (bs2, i1))},
-                 "max_test_loss_between": max(c["test_loss"][i0:i1 + 1]),
-                 "min_test_acc_between": min(c["test_acc"][i0:i1 + 1])},
+        metrics={
+            "points": len(c["alpha"]),
+            **{f"batch{bs}": {k: c[k][i] for k in c if k != "alpha"} for bs, i in ((bs1, i0), (bs2, i1))},
+            "max_test_loss_between": max(c["test_loss"][i0 : i1 + 1]),
+            "min_test_acc_between": min(c["test_acc"][i0 : i1 + 1]),
+        },
         history={"interpolation": c},
-        figures={"interpolation": (viz.panels({"": viz.draw_twin(
-            c["alpha"], {"train": c["train_loss"], "test": c["test_loss"]},
-            {"train": c["train_acc"], "test": c["test_acc"]}, "α", "loss", "accuracy",
-            logy=True)}, ncols=1, height=3.0),
-            f"Loss and accuracy of θ(α) = (1 − α)·θ₁ + α·θ₂ for {len(c['alpha'])} values of α in [−1, 2]; "
-            f"θ₁ trained with batch size {bs1} (α = 0), θ₂ with batch size {bs2} (α = 1).")})
+        figures={
+            "interpolation": (
+                viz.panels(
+                    {
+                        "": viz.draw_twin(
+                            c["alpha"],
+                            {"train": c["train_loss"], "test": c["test_loss"]},
+                            {"train": c["train_acc"], "test": c["test_acc"]},
+                            "α",
+                            "loss",
+                            "accuracy",
+                            logy=True,
+                        )
+                    },
+                    ncols=1,
+                    height=3.0,
+                ),
+                f"Loss and accuracy of θ(α) = (1 − α)·θ₁ + α·θ₂ for {len(c['alpha'])} values of α in [−1, 2]; "
+                f"θ₁ trained with batch size {bs1} (α = 0), θ₂ with batch size {bs2} (α = 1).",
+            )
+        },
+    )
 
 
 @experiment(
-    "EXP09", report=REPORT, title="Flatness: sensitivity vs batch size",
+    "EXP09",
+    title="Flatness: sensitivity vs batch size",
     question="How do loss, accuracy and the network's sensitivity to its input change with the batch size?",
-    config=FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)), data=("mnist",),
-    quick=dict(epochs=4), smoke=dict(epochs=2, n_jacobian=64))
+    config=FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)),
+    data=("mnist",),
+    quick=dict(epochs=4),
+    smoke=dict(epochs=2, n_jacobian=64),
+)
 def sensitivity(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
@@ -171,19 +272,54 @@ def sensitivity(ctx) -> Result:
     rows = []
     for bs, model in train_by_batch_size(ctx, ds, cfg).items():
         tr, te = evaluate(model, train_eval, cfg), evaluate(model, ds.test, cfg)
-        rows.append({"batch size": bs, "train loss": tr["loss"], "test loss": te["loss"], "train acc": tr["acc"],
-                     "test acc": te["acc"], "sensitivity": jacobian_norm(model, ds.test.x[:cfg.n_jacobian])})
+        rows.append(
+            {
+                "batch size": bs,
+                "train loss": tr["loss"],
+                "test loss": te["loss"],
+                "train acc": tr["acc"],
+                "test acc": te["acc"],
+                "sensitivity": jacobian_norm(model, ds.test.x[: cfg.n_jacobian]),
+            }
+        )
     col = {k: [r[k] for r in rows] for k in rows[0]}
     return Result(
         metrics={f"batch{r['batch size']}": r for r in rows},
-        tables={"batch_sizes": (rows, "Loss, accuracy and sensitivity (mean Frobenius norm of the Jacobian of "
-                                      f"the logits w.r.t. the input over {cfg.n_jacobian:,} test images).")},
-        figures={"sensitivity": (viz.panels({
-            "loss and sensitivity": viz.draw_twin(col["batch size"], {"train": col["train loss"], "test": col["test loss"]},
-                                                  {"sensitivity": col["sensitivity"]}, "batch size", "loss",
-                                                  "sensitivity", logx=True),
-            "accuracy and sensitivity": viz.draw_twin(col["batch size"], {"train": col["train acc"], "test": col["test acc"]},
-                                                      {"sensitivity": col["sensitivity"]}, "batch size", "accuracy",
-                                                      "sensitivity", logx=True)}, ncols=2, height=2.8),
-            f"MLPs 784-{cfg.hidden[0]}-10 trained for {cfg.epochs} epochs with different batch sizes: loss and "
-            "accuracy (solid) and sensitivity (dashed, right axis).")})
+        tables={
+            "batch_sizes": (
+                rows,
+                "Loss, accuracy and sensitivity (mean Frobenius norm of the Jacobian of "
+                f"the logits w.r.t. the input over {cfg.n_jacobian:,} test images).",
+            )
+        },
+        figures={
+            "sensitivity": (
+                viz.panels(
+                    {
+                        "loss and sensitivity": viz.draw_twin(
+                            col["batch size"],
+                            {"train": col["train loss"], "test": col["test loss"]},
+                            {"sensitivity": col["sensitivity"]},
+                            "batch size",
+                            "loss",
+                            "sensitivity",
+                            logx=True,
+                        ),
+                        "accuracy and sensitivity": viz.draw_twin(
+                            col["batch size"],
+                            {"train": col["train acc"], "test": col["test acc"]},
+                            {"sensitivity": col["sensitivity"]},
+                            "batch size",
+                            "accuracy",
+                            "sensitivity",
+                            logx=True,
+                        ),
+                    },
+                    ncols=2,
+                    height=2.8,
+                ),
+                f"MLPs 784-{cfg.hidden[0]}-10 trained for {cfg.epochs} epochs with different batch sizes: loss and "
+                "accuracy (solid) and sensitivity (dashed, right axis).",
+            )
+        },
+    )

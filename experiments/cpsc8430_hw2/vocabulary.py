@@ -1,4 +1,5 @@
 """HW2 EXP01: the training captions, their lengths and the vocabulary a min-count threshold leaves."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -9,7 +10,7 @@ import numpy as np
 from dljournal import Result, experiment, viz
 from dljournal.data.captions import Vocab, tokenize, vocab_sizes, word_counts
 
-from .common import DATASET, REPORT, load_captions
+from .common import DATASET, load_captions
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,13 @@ class VocabCfg:
 
 
 @experiment(
-    "EXP01", report=REPORT, title="Captions and vocabulary",
+    "EXP01",
+    title="Captions and vocabulary",
     question="What do the MLDS hw2 training captions look like: how long are they, which words "
-             "dominate, and how large a vocabulary does a minimum word count leave?",
-    config=VocabCfg(), data=(DATASET,))
+    "dominate, and how large a vocabulary does a minimum word count leave?",
+    config=VocabCfg(),
+    data=(DATASET,),
+)
 def caption_statistics(ctx) -> Result:
     cfg = ctx.cfg
     data = load_captions(ctx)
@@ -41,34 +45,60 @@ def caption_statistics(ctx) -> Result:
     hist = np.bincount(lengths)
     return Result(
         metrics={
-            "videos": len(data.train), "captions": len(caps), "test_ids": len(data.test_ids),
-            "captions_per_video": {"mean": per_video.mean(), "min": int(per_video.min()),
-                                   "max": int(per_video.max())},
-            "tokens": int(lengths.sum()), "distinct_words": len(counts),
+            "videos": len(data.train),
+            "captions": len(caps),
+            "test_ids": len(data.test_ids),
+            "captions_per_video": {"mean": per_video.mean(), "min": int(per_video.min()), "max": int(per_video.max())},
+            "tokens": int(lengths.sum()),
+            "distinct_words": len(counts),
             "singletons": sum(n == 1 for n in counts.values()),
-            "length": {"mean": lengths.mean(), "median": float(np.median(lengths)),
-                       "p95": float(np.percentile(lengths, 95)), "max": int(lengths.max()),
-                       "empty": int((lengths == 0).sum()),
-                       "over_max_words": float((lengths > cfg.max_words).mean())},
-            "vocab_size": len(vocab), "unk_rate": at_min["<UNK> rate"],
+            "length": {
+                "mean": lengths.mean(),
+                "median": float(np.median(lengths)),
+                "p95": float(np.percentile(lengths, 95)),
+                "max": int(lengths.max()),
+                "empty": int((lengths == 0).sum()),
+                "over_max_words": float((lengths > cfg.max_words).mean()),
+            },
+            "vocab_size": len(vocab),
+            "unk_rate": at_min["<UNK> rate"],
             "top_word_share": sum(n for _, n in top) / lengths.sum(),
             "frequent_words": ", ".join(w for w, _ in top[:5]),
         },
         tables={
-            "vocabulary": (vocab_sizes(counts, cfg.thresholds),
-                           f"Vocabulary by minimum word count, from the {len(caps):,} {kind}: words kept "
-                           "(without the four special tokens) and the share of all running words they cover; "
-                           "the rest become <UNK>."),
-            "frequent_captions": ([{"caption (tokenised)": s, "times": n} for s, n in sentences],
-                                  f"The {cfg.top_captions} most frequent captions ({kind}, lower-cased, "
-                                  "punctuation removed)."),
+            "vocabulary": (
+                vocab_sizes(counts, cfg.thresholds),
+                f"Vocabulary by minimum word count, from the {len(caps):,} {kind}: words kept "
+                "(without the four special tokens) and the share of all running words they cover; "
+                "the rest become <UNK>.",
+            ),
+            "frequent_captions": (
+                [{"caption (tokenised)": s, "times": n} for s, n in sentences],
+                f"The {cfg.top_captions} most frequent captions ({kind}, lower-cased, punctuation removed).",
+            ),
         },
         figures={
-            "lengths": (viz.panels({"caption length": viz.draw_bars(list(range(len(hist))), hist, "words per caption",
-                                                                   "captions", horizontal=False)}, height=2.4),
-                        f"Words per caption over the {len(caps):,} {kind}; training cuts captions to "
-                        f"{cfg.max_words} words."),
-            "top_words": (viz.panels({f"{cfg.top_words} most frequent words": viz.draw_bars(
-                [w for w, _ in top], [n for _, n in top], "occurrences", "", horizontal=True)}, height=4.6),
-                f"The {cfg.top_words} most frequent words of the {kind} and how often they occur."),
-        })
+            "lengths": (
+                viz.panels(
+                    {
+                        "caption length": viz.draw_bars(
+                            list(range(len(hist))), hist, "words per caption", "captions", horizontal=False
+                        )
+                    },
+                    height=2.4,
+                ),
+                f"Words per caption over the {len(caps):,} {kind}; training cuts captions to {cfg.max_words} words.",
+            ),
+            "top_words": (
+                viz.panels(
+                    {
+                        f"{cfg.top_words} most frequent words": viz.draw_bars(
+                            [w for w, _ in top], [n for _, n in top], "occurrences", "", horizontal=True
+                        )
+                    },
+                    height=4.6,
+                ),
+                f"The {cfg.top_words} most frequent words of the {kind} and how often they occur.",
+            ),
+        },
+    )

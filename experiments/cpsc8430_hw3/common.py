@@ -1,5 +1,6 @@
 """What the experiments of this report share: CIFAR-10 as GAN pixels, the reference features of
 EXP01."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,23 +8,16 @@ import torch
 
 from dljournal.data import Dataset, Split
 
-REPORT = "cpsc8430_hw3"
 DATASET = "cifar10"
-JPEG_NOTE = ("CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals (all 60,000 real "
-             "images, not byte-exact), for training and as the real side of every distance.")
+JPEG_NOTE = (
+    "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals (all 60,000 real "
+    "images, not byte-exact), for training and as the real side of every distance."
+)
 
 
 def pixels(ds: Dataset, split: Split) -> Split:
-    """A split of ``ds`` as GAN pixels in [-1, 1]: the dataset's normalisation undone. The smoke
-    profile's synthetic stand-in has no pixel statistics; it is scaled into [-1, 1] as a whole."""
-    x = split.x.float()
-    if "mean" in ds.meta:
-        mean = torch.tensor(ds.meta["mean"], device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(ds.meta["std"], device=x.device).view(1, -1, 1, 1)
-        x = (x * std + mean).clamp(0, 1) * 2 - 1
-    else:
-        x = (x - x.min()) / (x.max() - x.min()) * 2 - 1
-    return Split(x.contiguous(), split.y)
+    """A split of ``ds`` as GAN pixels in [-1, 1]: the dataset's normalisation undone."""
+    return Split((ds.norm.undo(split.x.float()) * 2 - 1).contiguous(), split.y)
 
 
 def as_uint8(split: Split) -> torch.Tensor:
@@ -39,5 +33,3 @@ def balanced_classes(n: int, num_classes: int) -> torch.Tensor:
 def show_epochs(epochs: int, at_most: int = 10) -> list[int]:
     """Up to ``at_most`` epochs, evenly spread, always the first and the last."""
     return sorted({int(round(e)) for e in np.linspace(1, epochs, min(epochs, at_most))})
-
-

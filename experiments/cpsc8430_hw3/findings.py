@@ -5,6 +5,7 @@ Every variant ran once (one seed), so nothing here is a seed comparison: ranking
 and the narrative says so. Graded verdicts come back as short phrases (one place to word them);
 yes/no verdicts as booleans the templates branch on.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,7 +47,7 @@ _TIMES = {2: "twice", 3: "three times", 4: "four times", 5: "five times", 10: "t
 
 
 def share_words(part: float, whole: float) -> str:
-    """"a fifth" when ``part`` is a simple fraction of ``whole``, else a percentage."""
+    """ "a fifth" when ``part`` is a simple fraction of ``whole``, else a percentage."""
     k = whole / part if part else 0
     if k and abs(k - round(k)) < 1e-9 and round(k) in _FRACTIONS:
         return f"a {_FRACTIONS[round(k)]}"
@@ -54,7 +55,7 @@ def share_words(part: float, whole: float) -> str:
 
 
 def times_words(ratio: float) -> str:
-    """"five times" for a whole ratio we have a word for, else "5.3 times"."""
+    """ "five times" for a whole ratio we have a word for, else "5.3 times"."""
     r = round(ratio)
     return _TIMES[r] if abs(ratio - r) < 1e-9 and r in _TIMES else f"{ratio:.1f} times"
 
@@ -86,10 +87,15 @@ def yardstick(res: StoredResult) -> dict[str, Any]:
     by_n = sorted((int(n), v) for n, v in m["floor_by_n"].items())
     small_n, small = by_n[0]
     chance = 1 / N_CLASSES
-    return {"floor_curve": len(by_n) > 1, "floor_smallest_n": small_n, "floor_at_smallest_n": small,
-            # the noise claim needs the floor to fall at every larger sample size, not just at the ends
-            "floor_falls_with_n": len(by_n) > 1 and all(b[1] < a[1] for a, b in pairwise(by_n)),
-            "chance": chance, "knn_over_chance": m["knn_acc"] / chance}
+    return {
+        "floor_curve": len(by_n) > 1,
+        "floor_smallest_n": small_n,
+        "floor_at_smallest_n": small,
+        # the noise claim needs the floor to fall at every larger sample size, not just at the ends
+        "floor_falls_with_n": len(by_n) > 1 and all(b[1] < a[1] for a, b in pairwise(by_n)),
+        "chance": chance,
+        "knn_over_chance": m["knn_acc"] / chance,
+    }
 
 
 def variant(res: StoredResult) -> dict[str, Any]:
@@ -101,13 +107,20 @@ def variant(res: StoredResult) -> dict[str, Any]:
     w = hist.get("wasserstein") or []
     corr = t.get("wasserstein_fd_corr")  # only for Wasserstein variants trained over 3+ epochs
     out: dict[str, Any] = {
-        "name": m["variant"], "fd_over_floor": m["fd"] / m["floor"], "transitions": transitions,
-        "rises": t["rises"], "progress": progress_phrase(t["rises"], transitions),
+        "name": m["variant"],
+        "fd_over_floor": m["fd"] / m["floor"],
+        "transitions": transitions,
+        "rises": t["rises"],
+        "progress": progress_phrase(t["rises"], transitions),
         "regression_noted": t["regression"] > REGRESSION_NOTED,
-        "collapse": d["collapse"], "pixels_diverse": d["pixel_diversity"] >= cfg["collapse_diversity"],
-        "w_first": w[0] if w else None, "w_last": w[-1] if w else None,
-        "fd_first": hist["fd"][0] if hist.get("fd") else None, "fd_last": hist["fd"][-1] if hist.get("fd") else None,
-        "corr": corr, "corr_label": corr_label(corr),
+        "collapse": d["collapse"],
+        "pixels_diverse": d["pixel_diversity"] >= cfg["collapse_diversity"],
+        "w_first": w[0] if w else None,
+        "w_last": w[-1] if w else None,
+        "fd_first": hist["fd"][0] if hist.get("fd") else None,
+        "fd_last": hist["fd"][-1] if hist.get("fd") else None,
+        "corr": corr,
+        "corr_label": corr_label(corr),
         "corr_tracks": corr is not None and corr > CORR_STRONG,
         "corr_opposes": corr is not None and corr < -CORR_STRONG,
         # the penalty is the mean of (‖∇D‖ - 1)²: its square root is the RMS distance of the norm from 1
@@ -131,9 +144,14 @@ def acgan_classes(res: StoredResult, yard: StoredResult) -> dict[str, Any]:
     head = res.metrics["last_epoch"]["class_acc_fake"]
     knn = yard.metrics["knn_acc"]
     entropy, real_entropy = res.metrics["diversity"]["class_entropy"], yard.metrics["knn_entropy"]
-    return {"agreement": agree, "times_chance": agree * N_CLASSES, "works": agree >= CLASS_WORKS / N_CLASSES,
-            "below_real": agree < knn, "head_sees_more": head >= HEAD_GAP * agree,
-            "covers_classes": entropy >= COVERAGE * real_entropy}
+    return {
+        "agreement": agree,
+        "times_chance": agree * N_CLASSES,
+        "works": agree >= CLASS_WORKS / N_CLASSES,
+        "below_real": agree < knn,
+        "head_sees_more": head >= HEAD_GAP * agree,
+        "covers_classes": entropy >= COVERAGE * real_entropy,
+    }
 
 
 def wasserstein_gain_phrase(gain: float) -> str:
@@ -173,21 +191,41 @@ def comparison(results: Mapping[str, StoredResult]) -> dict[str, Any]:
     flagged = [v for v, x in b.items() if x["collapse"]]
     return {
         "ranking": [{"variant": v, "fd": b[v]["fd"]} for v in ranking],
-        "best": best, "best_fd": b[best]["fd"], "best_over_floor": b[best]["fd"] / m["floor"],
-        "most_stable": steady, "tied": len(steady) > 1,
-        "steadiest": {"rises": st["rises"], "rises_words": plural(st["rises"], "rise"),
-                      "transitions": st["epochs"] - 1, "regression": st["regression"], "oscillation": st["oscillation"]},
-        "stability": [{"variant": v, "rises_words": plural(b[v]["rises"], "rise"), "regression": b[v]["regression"],
-                       "oscillation": b[v]["oscillation"]} for v in m["stability_order"]],
+        "best": best,
+        "best_fd": b[best]["fd"],
+        "best_over_floor": b[best]["fd"] / m["floor"],
+        "most_stable": steady,
+        "tied": len(steady) > 1,
+        "steadiest": {
+            "rises": st["rises"],
+            "rises_words": plural(st["rises"], "rise"),
+            "transitions": st["epochs"] - 1,
+            "regression": st["regression"],
+            "oscillation": st["oscillation"],
+        },
+        "stability": [
+            {
+                "variant": v,
+                "rises_words": plural(b[v]["rises"], "rise"),
+                "regression": b[v]["regression"],
+                "oscillation": b[v]["oscillation"],
+            }
+            for v in m["stability_order"]
+        ],
         "quality_and_stability_differ": best not in steady,
         "cost": [{"variant": v, "seconds": x["seconds"]} for v, x in b.items()],
-        "epochs": epochs[-1], "same_epochs": len(epochs) == 1,
-        "wasserstein": w_names, "cross_entropy": ce_names,
-        "g_steps_wasserstein": steps(w_names), "g_steps_cross_entropy": steps(ce_names),
+        "epochs": epochs[-1],
+        "same_epochs": len(epochs) == 1,
+        "wasserstein": w_names,
+        "cross_entropy": ce_names,
+        "g_steps_wasserstein": steps(w_names),
+        "g_steps_cross_entropy": steps(ce_names),
         "g_steps_times": times_words(ratio) if ratio else None,
         "seeds": sorted({results[e].provenance.get("seed") for e in VARIANTS} - {None}),
-        "h2_holds": h2_holds, "h2_partly": h2_partly,
-        "h3_holds": bool(steady_w) and len(steady_w) == len(steady), "h3_partly": 0 < len(steady_w) < len(steady),
+        "h2_holds": h2_holds,
+        "h2_partly": h2_partly,
+        "h3_holds": bool(steady_w) and len(steady_w) == len(steady),
+        "h3_partly": 0 < len(steady_w) < len(steady),
         "collapse_flagged": flagged,
     }
 
@@ -199,15 +237,24 @@ def findings(results: Mapping[str, StoredResult]) -> dict:
     images = dcm["training"]["images"]
     gain = (wgm["fd"] - gpm["fd"]) / wgm["fd"]
     return {
-        "smoke": yard.profile == "smoke", "full_profile": dc.profile == "full", "subset": images < CIFAR10_TRAIN,
+        "smoke": yard.profile == "smoke",
+        "full_profile": dc.profile == "full",
+        "subset": images < CIFAR10_TRAIN,
         "yardstick": yardstick(yard),
         **{e: variant(results[e]) for e in VARIANTS},
-        "wgan_vs_dcgan": {"behind": wgm["fd"] > dcm["fd"],
-                          "g_step_share": share_words(wgm["training"]["g_steps"], dcm["training"]["g_steps"]),
-                          "calmer": wgm["track"]["loss_oscillation"] < dcm["track"]["loss_oscillation"]},
-        "gp_vs_wgan": {"gain": gain, "phrase": wasserstein_gain_phrase(gain),
-                       "same_g_steps": gpm["training"]["g_steps"] == wgm["training"]["g_steps"]},
-        "acgan": {**acgan_classes(ac, yard),
-                  "same_g_steps_as_dcgan": acm["training"]["g_steps"] == dcm["training"]["g_steps"]},
+        "wgan_vs_dcgan": {
+            "behind": wgm["fd"] > dcm["fd"],
+            "g_step_share": share_words(wgm["training"]["g_steps"], dcm["training"]["g_steps"]),
+            "calmer": wgm["track"]["loss_oscillation"] < dcm["track"]["loss_oscillation"],
+        },
+        "gp_vs_wgan": {
+            "gain": gain,
+            "phrase": wasserstein_gain_phrase(gain),
+            "same_g_steps": gpm["training"]["g_steps"] == wgm["training"]["g_steps"],
+        },
+        "acgan": {
+            **acgan_classes(ac, yard),
+            "same_g_steps_as_dcgan": acm["training"]["g_steps"] == dcm["training"]["g_steps"],
+        },
         "comparison": comparison(results),
     }

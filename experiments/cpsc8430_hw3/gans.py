@@ -1,6 +1,7 @@
 """HW3 EXP02-EXP05: DCGAN, WGAN, WGAN-GP and ACGAN, each trained by the engine's one GAN loop on
 real CIFAR-10 and measured the same way: a Fréchet distance after every epoch (fixed noise) and at
 the end (as many generated images as EXP01's real reference), and the diversity of the samples."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +35,6 @@ from dljournal.train import count_params
 from .common import (
     DATASET,
     JPEG_NOTE,
-    REPORT,
     as_uint8,
     balanced_classes,
     pixels,
@@ -80,9 +80,11 @@ def fixed_noise(cfg: GanCfg, k: int, rows: int, n: int, seed: int, device) -> No
         z = torch.randn(count, cfg.z_dim, generator=rng).to(device)
         return z, classes.to(device) if classes is not None else None
 
-    return Noise(draw(rows * COLS, torch.arange(rows).repeat_interleave(COLS) if k else None),
-                 draw(cfg.fd_track, balanced_classes(cfg.fd_track, k) if k else None),
-                 draw(n, balanced_classes(n, k) if k else None))
+    return Noise(
+        draw(rows * COLS, torch.arange(rows).repeat_interleave(COLS) if k else None),
+        draw(cfg.fd_track, balanced_classes(cfg.fd_track, k) if k else None),
+        draw(n, balanced_classes(n, k) if k else None),
+    )
 
 
 def gan_experiment(ctx) -> Result:
@@ -110,32 +112,62 @@ def gan_experiment(ctx) -> Result:
     def track(epoch: int, g: Generator) -> dict[str, float]:
         return {"fd": frechet_distance(fit_gaussian(sample(g, noise.track)[1]), reference)}
 
-    run = train_gan(generator, critic, variant, train, cfg, fixed_z=noise.grid[0], fixed_y=noise.grid[1],
-                    device=ctx.device, on_epoch=track, log=ctx.log, name=variant.name,
-                    log_dir=ctx.tensorboard_dir(cfg.variant))
+    run = train_gan(
+        generator,
+        critic,
+        variant,
+        train,
+        cfg,
+        fixed_z=noise.grid[0],
+        fixed_y=noise.grid[1],
+        device=ctx.device,
+        on_epoch=track,
+        callbacks=ctx.observers(cfg.variant),
+    )
 
     images, feats = sample(run.generator, noise.final)
     generated, epochs = fit_gaussian(feats), run.history.epochs
     metrics = {
-        "variant": variant.name, "recipe": variant.recipe(), "rules": dataclasses.asdict(variant),
-        "distance": space.label, "true_fid": space.true_fid, "n": n, "fd": frechet_distance(generated, reference),
+        "variant": variant.name,
+        "recipe": variant.recipe(),
+        "rules": dataclasses.asdict(variant),
+        "distance": space.label,
+        "true_fid": space.true_fid,
+        "n": n,
+        "fd": frechet_distance(generated, reference),
         "floor": frechet_distance(fit_gaussian(ref["test"]), reference),
-        "track": {**stability(epochs["fd"], run.history.steps, epochs.get("wasserstein")), "n": cfg.fd_track,
-                  "floor": frechet_distance(fit_gaussian(ref["test"][:cfg.fd_track]), reference)},
+        "track": {
+            **stability(epochs["fd"], run.history.steps, epochs.get("wasserstein")),
+            "n": cfg.fd_track,
+            "floor": frechet_distance(fit_gaussian(ref["test"][: cfg.fd_track]), reference),
+        },
         "diversity": diversity(images, feats, as_uint8(train), ref, ds.classes, noise.final[1], cfg),
-        "training": {"epochs": len(epochs["epoch"]), "images": len(train), "seconds": run.seconds,
-                     "seconds_per_epoch": run.seconds / len(epochs["epoch"]), "d_steps": run.d_steps,
-                     "g_steps": run.g_steps, "params_g": count_params(run.generator),
-                     "params_d": count_params(run.critic)},
+        "training": {
+            "epochs": len(epochs["epoch"]),
+            "images": len(train),
+            "seconds": run.seconds,
+            "seconds_per_epoch": run.seconds / len(epochs["epoch"]),
+            "d_steps": run.d_steps,
+            "g_steps": run.g_steps,
+            "params_g": count_params(run.generator),
+            "params_d": count_params(run.critic),
+        },
         "last_epoch": {key: v[-1] for key, v in epochs.items() if key not in ("epoch", "seconds", "g_steps", "fd")},
     }
     per_class = torch.arange(rows) * COLS if k else torch.arange(COLS)  # one image per class, or the first row
     return Result(
-        metrics=metrics, history={variant.name: run.history.to_dict()},
+        metrics=metrics,
+        history={variant.name: run.history.to_dict()},
         figures=figures(run, variant, metrics, ds, len(train), cfg, per_class),
-        artifacts={"summary": {"metrics": metrics, "fd_by_epoch": epochs["fd"],  # ten images; ACGAN: one per class
-                               "samples": run.samples[-1][torch.arange(10) * COLS if k else torch.arange(10)]}},
-        notes=[JPEG_NOTE if not ds.synthetic else ds.source, space.message])
+        artifacts={
+            "summary": {
+                "metrics": metrics,
+                "fd_by_epoch": epochs["fd"],  # ten images; ACGAN: one per class
+                "samples": run.samples[-1][torch.arange(10) * COLS if k else torch.arange(10)],
+            }
+        },
+        notes=[JPEG_NOTE if not ds.synthetic else ds.source, space.message],
+    )
 
 
 def figures(run, variant, metrics: dict, ds, n_train: int, cfg: GanCfg, per_class: torch.Tensor) -> dict:
@@ -146,17 +178,24 @@ def figures(run, variant, metrics: dict, ds, n_train: int, cfg: GanCfg, per_clas
     rows = len(per_class) if k else COLS
     class_names = [ds.classes[c] for c in range(rows)] if k else ()
     return {
-        "curves": (curves(run.history, variant, metrics, label),
-                   f"{variant.name} on {n_train:,} {kind} images. Losses and the critic's outputs, averaged over "
-                   f"windows of {max(cfg.log_every, variant.n_critic)} critic steps; {label} after every epoch "
-                   f"between {cfg.fd_track:,} generated images (the same noise each epoch) and the {n:,}-image "
-                   f"real reference, with the real-vs-real floor at that sample count."),
-        "epochs": (viz.image_rows(run.samples[[e - 1 for e in shown]][:, per_class], [f"epoch {e}" for e in shown],
-                              class_names),
-                   f"{variant.name}: the same noise{' (one image per class)' if k else ''} after each epoch shown."),
-        "samples": (viz.image_rows(run.samples[-1].view(rows, COLS, *run.samples.shape[2:]), class_names or [""] * rows),
-                    f"{variant.name} after {epochs} epochs: {rows * COLS} images of fixed noise"
-                    + (", one class per row (the class the generator was given)." if k else ".")),
+        "curves": (
+            curves(run.history, variant, metrics, label),
+            f"{variant.name} on {n_train:,} {kind} images. Losses and the critic's outputs, averaged over "
+            f"windows of {max(cfg.log_every, variant.n_critic)} critic steps; {label} after every epoch "
+            f"between {cfg.fd_track:,} generated images (the same noise each epoch) and the {n:,}-image "
+            f"real reference, with the real-vs-real floor at that sample count.",
+        ),
+        "epochs": (
+            viz.image_rows(
+                run.samples[[e - 1 for e in shown]][:, per_class], [f"epoch {e}" for e in shown], class_names
+            ),
+            f"{variant.name}: the same noise{' (one image per class)' if k else ''} after each epoch shown.",
+        ),
+        "samples": (
+            viz.image_rows(run.samples[-1].view(rows, COLS, *run.samples.shape[2:]), class_names or [""] * rows),
+            f"{variant.name} after {epochs} epochs: {rows * COLS} images of fixed noise"
+            + (", one class per row (the class the generator was given)." if k else "."),
+        ),
     }
 
 
@@ -173,26 +212,40 @@ def stability(fd_by_epoch: list[float], steps: dict, wasserstein: list[float] | 
     how far the last epoch is above the best; how much the loss curves oscillate; and (WGANs)
     whether the critic's estimate moved with the distance."""
     best = min(fd_by_epoch)
-    out = {"final": fd_by_epoch[-1], "best": best, "best_epoch": fd_by_epoch.index(best) + 1,
-           "rises": sum(b > a for a, b in zip(fd_by_epoch, fd_by_epoch[1:])),
-           "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0,
-           "loss_oscillation": (oscillation(steps["d_loss"]) + oscillation(steps["g_loss"])) / 2}
+    out = {
+        "final": fd_by_epoch[-1],
+        "best": best,
+        "best_epoch": fd_by_epoch.index(best) + 1,
+        "rises": sum(b > a for a, b in zip(fd_by_epoch, fd_by_epoch[1:])),
+        "regression": fd_by_epoch[-1] / best - 1 if best > 0 else 0.0,
+        "loss_oscillation": (oscillation(steps["d_loss"]) + oscillation(steps["g_loss"])) / 2,
+    }
     if wasserstein is not None and len(fd_by_epoch) > 2:
         out["wasserstein_fd_corr"] = torch.corrcoef(torch.tensor([wasserstein, fd_by_epoch]))[0, 1].item()
     return out
 
 
-def diversity(images: torch.Tensor, feats: torch.Tensor, real: torch.Tensor, ref: dict, classes,
-              asked: torch.Tensor | None, cfg: GanCfg) -> dict:
+def diversity(
+    images: torch.Tensor,
+    feats: torch.Tensor,
+    real: torch.Tensor,
+    ref: dict,
+    classes,
+    asked: torch.Tensor | None,
+    cfg: GanCfg,
+) -> dict:
     """Mode-collapse evidence for uint8 ``images`` (their features ``feats``) against ``real`` uint8
     images and EXP01's reference: pixel diversity and feature spread relative to real images, and
     the classes of the nearest real images (conditional: how often they are the classes asked for)."""
     guessed = knn_labels(feats, ref["train"], ref["train_labels"], cfg.knn, len(classes))
     counts = torch.bincount(guessed, minlength=len(classes))
-    out = {"pixel_diversity": mean_pairwise_distance(images.float() / 255) / mean_pairwise_distance(real.float() / 255),
-           "spread": spread(fit_gaussian(feats), fit_gaussian(ref["train"])),
-           "class_entropy": class_entropy(guessed, len(classes)),
-           "top_class": classes[int(counts.argmax())], "top_share": (counts.max() / len(guessed)).item()}
+    out = {
+        "pixel_diversity": mean_pairwise_distance(images.float() / 255) / mean_pairwise_distance(real.float() / 255),
+        "spread": spread(fit_gaussian(feats), fit_gaussian(ref["train"])),
+        "class_entropy": class_entropy(guessed, len(classes)),
+        "top_class": classes[int(counts.argmax())],
+        "top_share": (counts.max() / len(guessed)).item(),
+    }
     out["collapse"] = out["pixel_diversity"] < cfg.collapse_diversity and out["spread"] < cfg.collapse_spread
     if asked is not None:
         out["class_agreement"] = (guessed == asked.cpu()).float().mean().item()
@@ -203,49 +256,86 @@ def curves(history, variant, metrics: dict, label: str):
     """Losses, the critic's outputs (and ACGAN's class accuracy) per window; the distance per epoch."""
     s, e = history.steps, history.epochs
     x = s["step"]
-    draws = {"losses": viz.draw_xy(x, {"critic (D)": s["d_loss"], "generator (G)": s["g_loss"]},
-                                   "critic step", "loss", marker="")}
+    draws = {
+        "losses": viz.draw_xy(
+            x, {"critic (D)": s["d_loss"], "generator (G)": s["g_loss"]}, "critic step", "loss", marker=""
+        )
+    }
     if variant.wasserstein:
-        draws["Wasserstein estimate"] = viz.draw_xy(x, {"E D(x) − E D(G(z))": s["wasserstein"]},
-                                                    "critic step", "critic gap", marker="")
+        draws["Wasserstein estimate"] = viz.draw_xy(
+            x, {"E D(x) − E D(G(z))": s["wasserstein"]}, "critic step", "critic gap", marker=""
+        )
     else:
-        draws["discriminator outputs"] = viz.draw_xy(x, {"D(x), real": s["p_real"], "D(G(z)), fake": s["p_fake"]},
-                                                     "critic step", "mean probability 'real'", marker="")
+        draws["discriminator outputs"] = viz.draw_xy(
+            x,
+            {"D(x), real": s["p_real"], "D(G(z)), fake": s["p_fake"]},
+            "critic step",
+            "mean probability 'real'",
+            marker="",
+        )
     if variant.conditional:
-        draws["auxiliary classifier"] = viz.draw_xy(x, {"real": s["class_acc_real"], "fake": s["class_acc_fake"]},
-                                                    "critic step", "class accuracy", marker="")
+        draws["auxiliary classifier"] = viz.draw_xy(
+            x, {"real": s["class_acc_real"], "fake": s["class_acc_fake"]}, "critic step", "class accuracy", marker=""
+        )
     draws[f"{label} per epoch"] = viz.draw_xy(
-        e["epoch"], {f"{metrics['track']['n']:,} generated": e["fd"],
-                     "real vs real": [metrics["track"]["floor"]] * len(e["epoch"])}, "epoch", label, integer_x=True)
+        e["epoch"],
+        {
+            f"{metrics['track']['n']:,} generated": e["fd"],
+            "real vs real": [metrics["track"]["floor"]] * len(e["epoch"]),
+        },
+        "epoch",
+        label,
+        integer_x=True,
+    )
     return viz.panels(draws, ncols=2)
 
 
-_COMMON = dict(report=REPORT, data=(DATASET,), needs=("EXP01",), quick=QUICK, smoke=SMOKE)
+_COMMON = dict(data=(DATASET,), needs=("EXP01",), quick=QUICK, smoke=SMOKE)
 
 
-@experiment("EXP02", title="DCGAN", config=GanCfg(variant="dcgan"), **_COMMON,
-            question="How close does a DCGAN, trained with the non-saturating cross-entropy loss, come to real "
-                     "CIFAR-10 images, and how steadily does it get there?")
+@experiment(
+    "EXP02",
+    title="DCGAN",
+    config=GanCfg(variant="dcgan"),
+    **_COMMON,
+    question="How close does a DCGAN, trained with the non-saturating cross-entropy loss, come to real "
+    "CIFAR-10 images, and how steadily does it get there?",
+)
 def dcgan(ctx) -> Result:
     return gan_experiment(ctx)
 
 
-@experiment("EXP03", title="WGAN (weight clipping)", config=GanCfg(variant="wgan"), **_COMMON,
-            question="Does the Wasserstein loss, with the critic kept Lipschitz by weight clipping, train the same "
-                     "networks more steadily than DCGAN, and at what cost in sample quality per epoch?")
+@experiment(
+    "EXP03",
+    title="WGAN (weight clipping)",
+    config=GanCfg(variant="wgan"),
+    **_COMMON,
+    question="Does the Wasserstein loss, with the critic kept Lipschitz by weight clipping, train the same "
+    "networks more steadily than DCGAN, and at what cost in sample quality per epoch?",
+)
 def wgan(ctx) -> Result:
     return gan_experiment(ctx)
 
 
-@experiment("EXP04", title="WGAN-GP (gradient penalty)", config=GanCfg(variant="wgan_gp"), **_COMMON,
-            question="Does replacing weight clipping by a gradient penalty let the Wasserstein critic learn "
-                     "faster and give better samples?")
+@experiment(
+    "EXP04",
+    title="WGAN-GP (gradient penalty)",
+    config=GanCfg(variant="wgan_gp"),
+    **_COMMON,
+    question="Does replacing weight clipping by a gradient penalty let the Wasserstein critic learn "
+    "faster and give better samples?",
+)
 def wgan_gp(ctx) -> Result:
     return gan_experiment(ctx)
 
 
-@experiment("EXP05", title="ACGAN (class-conditional)", config=GanCfg(variant="acgan"), **_COMMON,
-            question="Given the class to draw, and a discriminator that must also name the class, does the "
-                     "generator produce recognisable classes, and do its samples cover all ten?")
+@experiment(
+    "EXP05",
+    title="ACGAN (class-conditional)",
+    config=GanCfg(variant="acgan"),
+    **_COMMON,
+    question="Given the class to draw, and a discriminator that must also name the class, does the "
+    "generator produce recognisable classes, and do its samples cover all ten?",
+)
 def acgan(ctx) -> Result:
     return gan_experiment(ctx)

@@ -1,5 +1,6 @@
 """HW3 EXP01: the yardstick. The feature space of every distance in this report, the reference
 features of real CIFAR-10 images, and the distance between two real image sets (the floor)."""
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,7 @@ from dljournal.analysis.frechet import (
     knn_labels,
 )
 
-from .common import DATASET, JPEG_NOTE, REPORT, as_uint8, pixels
+from .common import DATASET, JPEG_NOTE, as_uint8, pixels
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,15 @@ class YardstickCfg:
 
 
 @experiment(
-    "EXP01", report=REPORT, title="The yardstick: Fréchet distance between real image sets",
+    "EXP01",
+    title="The yardstick: Fréchet distance between real image sets",
     question="Which network's features measure sample quality in this report, and what distance separates "
-             "two sets of real CIFAR-10 images at the sample counts used here: the floor no generator can beat?",
-    config=YardstickCfg(), data=(DATASET,),
+    "two sets of real CIFAR-10 images at the sample counts used here: the floor no generator can beat?",
+    config=YardstickCfg(),
+    data=(DATASET,),
     quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
-    smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24))
+    smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24),
+)
 def yardstick(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data(DATASET)
@@ -59,19 +63,42 @@ def yardstick(ctx) -> Result:
     kind = "synthetic stand-in (smoke)" if ds.synthetic else "real CIFAR-10 (JPEG q75)"
     n = len(test)
     return Result(
-        metrics={"distance": space.label, "true_fid": space.true_fid, "network": space.network,
-                 "feature_dim": space.dim, "n": n, "floor": floor[n],
-                 "floor_by_n": {str(k): v for k, v in floor.items()},
-                 "knn_acc": (guessed == y_test).float().mean().item(),
-                 "knn_entropy": class_entropy(guessed, ds.num_classes), "ms_per_image": ms_per_image},
+        metrics={
+            "distance": space.label,
+            "true_fid": space.true_fid,
+            "network": space.network,
+            "feature_dim": space.dim,
+            "n": n,
+            "floor": floor[n],
+            "floor_by_n": {str(k): v for k, v in floor.items()},
+            "knn_acc": (guessed == y_test).float().mean().item(),
+            "knn_entropy": class_entropy(guessed, ds.num_classes),
+            "ms_per_image": ms_per_image,
+        },
         figures={
-            "real": (viz.image_rows(rows, [ds.classes[c] for c in shown]),
-                     f"{per_row} {kind} training images per class: what the generators are asked to imitate."),
-            "floor": (viz.panels({f"{space.label}, real vs real": viz.draw_xy(
-                list(floor), {"test subset vs training reference": list(floor.values())},
-                "test images in the set", space.label, logx=True)}, ncols=1, height=2.4),
+            "real": (
+                viz.image_rows(rows, [ds.classes[c] for c in shown]),
+                f"{per_row} {kind} training images per class: what the generators are asked to imitate.",
+            ),
+            "floor": (
+                viz.panels(
+                    {
+                        f"{space.label}, real vs real": viz.draw_xy(
+                            list(floor),
+                            {"test subset vs training reference": list(floor.values())},
+                            "test images in the set",
+                            space.label,
+                            logx=True,
+                        )
+                    },
+                    ncols=1,
+                    height=2.4,
+                ),
                 f"{space.label} between n {kind} test images and the reference of {len(train):,} training "
                 f"images. Both sets are real, so all of it is sampling bias, largest for small n: a "
-                f"generator's distance at the same n can only be read against this floor.")},
+                f"generator's distance at the same n can only be read against this floor.",
+            ),
+        },
         artifacts={"reference": {"train": f_train, "train_labels": y_train, "test": f_test, "test_labels": y_test}},
-        notes=[JPEG_NOTE if not ds.synthetic else ds.source, space.message])
+        notes=[JPEG_NOTE if not ds.synthetic else ds.source, space.message],
+    )

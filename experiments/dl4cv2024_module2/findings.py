@@ -1,5 +1,6 @@
 """What the DL4CV module 2 narrative states, computed: rankings, hypothesis verdicts and the numbers
 behind them. The templates under journal/dl4cv2024_module2/ only format and branch on these values."""
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,14 @@ def one_seed_threshold(headline_res: StoredResult) -> float:
 def seed_verdict(a: Mapping[str, Any], b: Mapping[str, Any], threshold: float, key: str = "test_acc") -> Verdict:
     """a vs b on ``key`` over their seeds (``summarise``'s mean, ``<key>_std``, ``seeds``); with one
     seed, a difference beyond ``threshold`` counts."""
-    c: Comparison = compare_stats(_f(a[key]), _f(a.get(f"{key}_std", 0.0)), int(a.get("seeds", 1)),
-                                  _f(b[key]), _f(b.get(f"{key}_std", 0.0)), int(b.get("seeds", 1)))
+    c: Comparison = compare_stats(
+        _f(a[key]),
+        _f(a.get(f"{key}_std", 0.0)),
+        int(a.get("seeds", 1)),
+        _f(b[key]),
+        _f(b.get(f"{key}_std", 0.0)),
+        int(b.get("seeds", 1)),
+    )
     if min(c.n_a, c.n_b) >= 2:
         return verdict(c.diff, c.beyond_noise, c.phrase())
     decided = abs(c.diff) > threshold
@@ -83,7 +90,9 @@ def accuracy_verdict(p_a: float, n_a: int, p_b: float, n_b: int, extra_var: floa
     se = math.sqrt(p_a * (1 - p_a) / max(n_a, 1) + p_b * (1 - p_b) / max(n_b, 1) + extra_var)
     decided = se > 0 and abs(p_a - p_b) > TEST_Z * se
     images = f"{n_a:,} test images" if n_a == n_b else f"{n_a:,} vs {n_b:,} test images"
-    detail = f"{100 * (p_a - p_b):+.1f} ± {100 * se:.1f} pt on {images}" + ("" if decided else ", within test-set noise")
+    detail = f"{100 * (p_a - p_b):+.1f} ± {100 * se:.1f} pt on {images}" + (
+        "" if decided else ", within test-set noise"
+    )
     return verdict(p_a - p_b, decided, detail)
 
 
@@ -110,12 +119,19 @@ def architecture(res: StoredResult, threshold: float) -> dict:
     best = ranked[0]
     fastest, reached = _fastest(m)
     return {
-        "ranking": ranked, "best": _row(m, best), "best_change": CHANGE.get(best, best),
-        "baseline": _row(m, ARCH_BASELINE), "best_is_baseline": best == ARCH_BASELINE,
+        "ranking": ranked,
+        "best": _row(m, best),
+        "best_change": CHANGE.get(best, best),
+        "baseline": _row(m, ARCH_BASELINE),
+        "best_is_baseline": best == ARCH_BASELINE,
         "best_vs_baseline": seed_verdict(m[best], m[ARCH_BASELINE], threshold).detail,
-        "target": res.config.get("target"), "fastest": fastest, "reached": len(reached), "variants": len(m),
+        "target": res.config.get("target"),
+        "fastest": fastest,
+        "reached": len(reached),
+        "variants": len(m),
         "fastest_seconds": m[fastest]["seconds_to_target"] if fastest else None,
-        "wider_acc": m[WIDER]["test_acc"], "deeper_acc": m[DEEPER]["test_acc"],
+        "wider_acc": m[WIDER]["test_acc"],
+        "deeper_acc": m[DEEPER]["test_acc"],
         "width_over_depth": seed_verdict(m[WIDER], m[DEEPER], threshold),
     }
 
@@ -125,20 +141,32 @@ def regularisation(res: StoredResult, threshold: float) -> dict:
     base = m[NO_REG]
     best = _ranked(m)[0]
     fastest, reached = _fastest(m)
-    others = [{"name": k, "d_acc": _f(v["test_acc"]) - _f(base["test_acc"]), "d_gap": _f(v["gap"]) - _f(base["gap"])}
-              for k, v in m.items() if k not in (NO_REG, BATCH_NORM)]
+    others = [
+        {"name": k, "d_acc": _f(v["test_acc"]) - _f(base["test_acc"]), "d_gap": _f(v["gap"]) - _f(base["gap"])}
+        for k, v in m.items()
+        if k not in (NO_REG, BATCH_NORM)
+    ]
     bn = seed_verdict(m[BATCH_NORM], base, threshold)
     # is the unregularised network still drifting apart from validation when training stops?
     h = res.history.get(NO_REG) or [{}]
     gaps = [a - v for a, v in zip(h[0].get("train_acc", []), h[0].get("val_acc", []))]
     return {
-        "best": _row(m, best), "none": _row(m, NO_REG), "bn_vs_none": bn, "bn_helps": bn.holds,
-        "fastest": fastest, "bn_fastest": fastest == BATCH_NORM, "bn_alone": reached == [BATCH_NORM],
-        "bn_seconds": m[BATCH_NORM].get("seconds_to_target"), "target": res.config.get("target"),
+        "best": _row(m, best),
+        "none": _row(m, NO_REG),
+        "bn_vs_none": bn,
+        "bn_helps": bn.holds,
+        "fastest": fastest,
+        "bn_fastest": fastest == BATCH_NORM,
+        "bn_alone": reached == [BATCH_NORM],
+        "bn_seconds": m[BATCH_NORM].get("seconds_to_target"),
+        "target": res.config.get("target"),
         "others": others,
         "others_mild": all(abs(o["d_acc"]) <= threshold and abs(o["d_gap"]) <= threshold for o in others),
-        "train_val_gap": {"previous": gaps[-2] if len(gaps) > 1 else None, "last": gaps[-1] if gaps else None,
-                          "growing": len(gaps) > 1 and gaps[-1] > gaps[-2]},
+        "train_val_gap": {
+            "previous": gaps[-2] if len(gaps) > 1 else None,
+            "last": gaps[-1] if gaps else None,
+            "growing": len(gaps) > 1 and gaps[-1] > gaps[-2],
+        },
     }
 
 
@@ -154,17 +182,28 @@ def headline(res: StoredResult) -> dict:
     p = binomtest(within, len(confused), chance, alternative="greater").pvalue if confused else 1.0
     return {
         "final_vs_baseline": seed_verdict(m["final"], m["baseline"], one_seed_threshold(res)),
-        "seed_std": m["baseline"].get("test_acc_std"), "one_seed_threshold": one_seed_threshold(res),
-        "within_group": within, "top_confusions": len(confused), "chance_share": chance,
-        "lookalike_p": float(p), "lookalike": bool(p < ALPHA),
+        "seed_std": m["baseline"].get("test_acc_std"),
+        "one_seed_threshold": one_seed_threshold(res),
+        "within_group": within,
+        "top_confusions": len(confused),
+        "chance_share": chance,
+        "lookalike_p": float(p),
+        "lookalike": bool(p < ALPHA),
         "confident_pairs": ", ".join(f"{c['pair']} ({c['n']})" for c in m.get("confident_pairs", [])),
     }
 
 
 # ---- EXP04: probe vs fine-tuning ----------------------------------------------------------------
 def _method(row: Mapping[str, Any]) -> dict:
-    return {"name": row["method"], "lr": row["lr"], "schedule": row["schedule"], "epoch": row["epoch"],
-            "val_acc": row["val acc"], "test_acc": row["test acc"], "seconds": row["seconds"]}
+    return {
+        "name": row["method"],
+        "lr": row["lr"],
+        "schedule": row["schedule"],
+        "epoch": row["epoch"],
+        "val_acc": row["val acc"],
+        "test_acc": row["test acc"],
+        "seconds": row["seconds"],
+    }
 
 
 def transfer(res: StoredResult, cnn: StoredResult) -> dict:
@@ -177,15 +216,25 @@ def transfer(res: StoredResult, cnn: StoredResult) -> dict:
     on_val = max(best.values(), key=lambda b: b["val_acc"])
     final = cnn.metrics["final"]
     return {
-        "probe": probe, "ft_all": ft_all, "ft_low": ft_low, "ft_chosen": ft, "best_on_val": on_val,
-        "best_on_val_is_probe": on_val["name"] == PROBE, "substitute": bool(m.get("substitute_for")),
+        "probe": probe,
+        "ft_all": ft_all,
+        "ft_low": ft_low,
+        "ft_chosen": ft,
+        "best_on_val": on_val,
+        "best_on_val_is_probe": on_val["name"] == PROBE,
+        "substitute": bool(m.get("substitute_for")),
         "probe_first": probe["test_acc"] >= ft["test_acc"],
         "time_ratio": ft["seconds"] / probe["seconds"] if probe["seconds"] else None,
         "finetune_over_probe": accuracy_verdict(ft["test_acc"], n, probe["test_acc"], n),
         "low_lr_protects": accuracy_verdict(ft_low["test_acc"], n, ft_all["test_acc"], n),
         # the probe (one run, n test images) against the custom CNN (mean of its seeds, whole test set)
-        "probe_over_cnn": accuracy_verdict(probe["test_acc"], n, _f(final["test_acc"]), int(cnn.metrics["test_size"]),
-                                       _f(final.get("test_acc_std", 0.0)) ** 2 / max(int(final.get("seeds", 1)), 1)),
+        "probe_over_cnn": accuracy_verdict(
+            probe["test_acc"],
+            n,
+            _f(final["test_acc"]),
+            int(cnn.metrics["test_size"]),
+            _f(final.get("test_acc_std", 0.0)) ** 2 / max(int(final.get("seeds", 1)), 1),
+        ),
         "probe_train": m["n_train"],
         "cnn_train": cnn.config.get("n_train") or CIFAR10_TRAIN - int(cnn.config.get("n_val", 0)),
     }
@@ -198,15 +247,25 @@ def embeddings(res: StoredResult) -> dict:
     knn = {space: _f(v["knn_acc"]) for space, v in e["separability"].items()}
     share = knn["t-SNE"] / knn["full space"] if knn["full space"] else float("nan")
     return {
-        "backbone": backbone, "substituted": list(e["asked_for"]) != [backbone],
-        "probe_acc": e["probe"]["test_acc"], "dim": e["dim"], "knn_full": knn["full space"],
-        "knn_tsne": knn["t-SNE"], "knn_pca": knn["PCA"], "tsne_share": share,
-        "tsne_keeps": share >= NEIGHBOURHOODS_KEPT, "tsne_beats_pca": knn["t-SNE"] > knn["PCA"],
+        "backbone": backbone,
+        "substituted": list(e["asked_for"]) != [backbone],
+        "probe_acc": e["probe"]["test_acc"],
+        "dim": e["dim"],
+        "knn_full": knn["full space"],
+        "knn_tsne": knn["t-SNE"],
+        "knn_pca": knn["PCA"],
+        "tsne_share": share,
+        "tsne_keeps": share >= NEIGHBOURHOODS_KEPT,
+        "tsne_beats_pca": knn["t-SNE"] > knn["PCA"],
     }
 
 
 def findings(results: Mapping[str, StoredResult]) -> dict:
     threshold = one_seed_threshold(results["EXP03"])
-    return {"arch": architecture(results["EXP01"], threshold), "reg": regularisation(results["EXP02"], threshold),
-            "headline": headline(results["EXP03"]), "transfer": transfer(results["EXP04"], results["EXP03"]),
-            "emb": embeddings(results["EXP05"])}
+    return {
+        "arch": architecture(results["EXP01"], threshold),
+        "reg": regularisation(results["EXP02"], threshold),
+        "headline": headline(results["EXP03"]),
+        "transfer": transfer(results["EXP04"], results["EXP03"]),
+        "emb": embeddings(results["EXP05"]),
+    }

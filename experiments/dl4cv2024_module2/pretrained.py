@@ -1,6 +1,7 @@
 """EXP04-EXP05: pretrained backbones on CIFAR-10: linear probe vs fine-tuning (learning rates ×
 schedules), and DINOv2 / CLIP probes with 2-D maps of their embeddings. Where the named weights are
 missing, the real ImageNet EfficientNet-Lite0 stands in, and every caption says so."""
+
 from __future__ import annotations
 
 import time
@@ -8,7 +9,6 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
-import torch
 from torch import nn
 
 from dljournal import Result, TrainConfig, evaluate, experiment, viz
@@ -18,16 +18,13 @@ from dljournal.data import Split
 from dljournal.data.augment import Augment
 from dljournal.train import KeepBest, seed_everything
 
-REPORT = "dl4cv2024_module2"
 JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."
 
 
 def backbone_inputs(ds, bb, size: int, split: Split) -> Split:
     """CIFAR tensors (normalised with CIFAR statistics) -> the backbone's own input at ``size``."""
-    mean = torch.tensor(ds.meta["mean"], device=split.x.device).view(1, 3, 1, 1)
-    std = torch.tensor(ds.meta["std"], device=split.x.device).view(1, 3, 1, 1)
     prep = bb.preprocess_at(size)
-    return split.map(lambda x: prep((x * std + mean).clamp(0, 1)), batch=256)
+    return split.map(lambda x: prep(ds.norm.undo(x)), batch=256)
 
 
 def named(bb) -> str:
@@ -52,12 +49,15 @@ class FineTuneCfg(TrainConfig):
 
 
 @experiment(
-    "EXP04", report=REPORT, title="Pretrained backbone: linear probe vs fine-tuning",
+    "EXP04",
+    title="Pretrained backbone: linear probe vs fine-tuning",
     question="Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, "
-             "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
-    config=FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5), data=("cifar10",),
+    "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
+    config=FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5),
+    data=("cifar10",),
     quick=dict(epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
-    smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2))
+    smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2),
+)
 def finetune(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
@@ -77,20 +77,38 @@ def finetune(ctx) -> Result:
         c, name = replace(cfg, lr=lr, schedule=schedule), f"{method}, lr {lr:g}, {schedule}"
         if method == "linear probe":
             model = head
-            h = ctx.fit(head, (ftrain, fval), replace(c, epochs=cfg.probe_epochs, batch_size=256),
-                        name=name.replace(" ", "_"), callbacks=[keep])
+            h = ctx.fit(
+                head,
+                (ftrain, fval),
+                replace(c, epochs=cfg.probe_epochs, batch_size=256),
+                name=name.replace(" ", "_"),
+                callbacks=[keep],
+            )
         else:
             feats.load_state_dict(pretrained)  # every fine-tuning starts from the pretrained weights
             scale = 1.0 if "all layers" in method else cfg.backbone_lr_scale
             groups = [{"params": feats.parameters(), "lr_scale": scale}, {"params": head.parameters()}]
             model = Classifier(feats, head)
-            h = ctx.fit(model, (train, val), c, name=name.replace(" ", "_").replace(",", ""),
-                        augment=Augment(cfg.size // 8, True), param_groups=groups, callbacks=[keep])
+            h = ctx.fit(
+                model,
+                (train, val),
+                c,
+                name=name.replace(" ", "_").replace(",", ""),
+                augment=Augment(cfg.size // 8, True),
+                param_groups=groups,
+                callbacks=[keep],
+            )
         e = dict(h.epochs)
         if method == "linear probe":
             e["seconds"] = [feature_seconds + e["seconds"][0], *e["seconds"][1:]]
-        row = {"method": method, "lr": lr, "schedule": schedule, "val acc": keep.value, "epoch": keep.epoch,
-               "seconds": float(sum(e["seconds"]))}
+        row = {
+            "method": method,
+            "lr": lr,
+            "schedule": schedule,
+            "val acc": keep.value,
+            "epoch": keep.epoch,
+            "seconds": float(sum(e["seconds"])),
+        }
         rows.append(row)
         curves[name] = e
         if method not in chosen or row["val acc"] > chosen[method][0]["val acc"]:
@@ -106,27 +124,57 @@ def finetune(ctx) -> Result:
     best_curves = {m: curves[f"{m}, lr {b['lr']:g}, {b['schedule']}"] for m, b in best.items()}
     label = named(bb)
     return Result(
-        metrics={"best": best, "feature_seconds": feature_seconds, "backbone": bb.name,
-                 "substitute_for": bb.substitute_for or "", "n_train": len(train), "n_val": len(val),
-                 "n_test": len(test), "runs": len(rows)},
-        history=curves,
-        tables={"all": (rows, f"Every configuration ({label}, {cfg.size} px inputs, {len(train):,} training and "
-                              f"{len(val):,} validation images; validation accuracy at the best epoch; probe: "
-                              f"{cfg.probe_epochs} epochs on frozen features, its seconds including the "
-                              f"{feature_seconds:.1f} s to compute them, fine-tuning: {cfg.epochs} epochs with "
-                              "augmentation)."),
-                "best": (list(best.values()), f"The configuration and epoch of each method chosen on validation "
-                                              f"accuracy ({len(val):,} images held out of the training set), then "
-                                              f"evaluated once on the {len(test):,} test images ({label}).")},
-        figures={"convergence": (viz.panels({
-            "per epoch": viz.draw_paths({m: (c["epoch"], c["val_acc"]) for m, c in best_curves.items()},
-                                        "epoch", "validation accuracy"),
-            "per second": viz.draw_paths({m: (np.cumsum(c["seconds"]), c["val_acc"]) for m, c in best_curves.items()},
-                                         "training time (s)", "validation accuracy", logx=True)}, ncols=2),
-            f"Convergence of the chosen configuration of each method on the validation images, against epochs "
-            f"and wall time ({label})."),
+        metrics={
+            "best": best,
+            "feature_seconds": feature_seconds,
+            "backbone": bb.name,
+            "substitute_for": bb.substitute_for or "",
+            "n_train": len(train),
+            "n_val": len(val),
+            "n_test": len(test),
+            "runs": len(rows),
         },
-        notes=[bb.message if bb.substitute_for else f"Backbone: {bb.message}", JPEG])
+        history=curves,
+        tables={
+            "all": (
+                rows,
+                f"Every configuration ({label}, {cfg.size} px inputs, {len(train):,} training and "
+                f"{len(val):,} validation images; validation accuracy at the best epoch; probe: "
+                f"{cfg.probe_epochs} epochs on frozen features, its seconds including the "
+                f"{feature_seconds:.1f} s to compute them, fine-tuning: {cfg.epochs} epochs with "
+                "augmentation).",
+            ),
+            "best": (
+                list(best.values()),
+                f"The configuration and epoch of each method chosen on validation "
+                f"accuracy ({len(val):,} images held out of the training set), then "
+                f"evaluated once on the {len(test):,} test images ({label}).",
+            ),
+        },
+        figures={
+            "convergence": (
+                viz.panels(
+                    {
+                        "per epoch": viz.draw_paths(
+                            {m: (c["epoch"], c["val_acc"]) for m, c in best_curves.items()},
+                            "epoch",
+                            "validation accuracy",
+                        ),
+                        "per second": viz.draw_paths(
+                            {m: (np.cumsum(c["seconds"]), c["val_acc"]) for m, c in best_curves.items()},
+                            "training time (s)",
+                            "validation accuracy",
+                            logx=True,
+                        ),
+                    },
+                    ncols=2,
+                ),
+                f"Convergence of the chosen configuration of each method on the validation images, against epochs "
+                f"and wall time ({label}).",
+            ),
+        },
+        notes=[bb.message if bb.substitute_for else f"Backbone: {bb.message}", JPEG],
+    )
 
 
 # ---- EXP05: DINOv2 / CLIP probes and maps of their embeddings ---------------------------------------
@@ -139,11 +187,15 @@ class ProbeCfg:
 
 
 @experiment(
-    "EXP05", report=REPORT, title="DINOv2 / CLIP linear probes and embedding maps",
+    "EXP05",
+    title="DINOv2 / CLIP linear probes and embedding maps",
     question="How linearly separable are CIFAR-10 classes in the embeddings of self-supervised and "
-             "language-supervised backbones, and how much of that survives a 2-D map?",
-    config=ProbeCfg(), data=("cifar10",), quick=dict(size=96, n_train=2000, n_test=1000),
-    smoke=dict(size=32, n_train=60, n_test=40))
+    "language-supervised backbones, and how much of that survives a 2-D map?",
+    config=ProbeCfg(),
+    data=("cifar10",),
+    quick=dict(size=96, n_train=2000, n_test=1000),
+    smoke=dict(size=32, n_train=60, n_test=40),
+)
 def probes(ctx) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
@@ -167,15 +219,36 @@ def probes(ctx) -> Result:
         maps = maps_2d(te, seed=ctx.seed)
         sep = {"full space": separability(te, y_te), **{k: separability(v, y_te) for k, v in maps.items()}}
         metrics[key] = {"asked_for": asked, "probe": probe, "separability": sep, "dim": int(tr.shape[1])}
-        rows += [{"embedding": label, "space": space, "dims": int(tr.shape[1]) if space == "full space" else 2,
-                  "silhouette": s["silhouette"], "kNN acc": s["knn_acc"],
-                  "probe test acc": probe["test_acc"] if space == "full space" else float("nan")}
-                 for space, s in sep.items()]
-        figures[f"map_{key}"] = (viz.panels({k: viz.draw_embedding(v, y_te, ds.classes, legend=(k == "t-SNE"))
-                                             for k, v in maps.items()}, ncols=2, height=2.8),
-                                 f"PCA and t-SNE of {len(te):,} test embeddings of {label}, coloured by class.")
-    return Result(metrics=metrics, tables={"separability": (rows, "Linear probe (logistic regression on "
-                                                                  f"{len(y_tr):,} training embeddings) and separability "
-                                                                  "(silhouette, 10-NN accuracy in 5-fold cross-validation) "
-                                                                  "in the full embedding space and in the 2-D maps.")},
-                  figures=figures, notes=notes)
+        rows += [
+            {
+                "embedding": label,
+                "space": space,
+                "dims": int(tr.shape[1]) if space == "full space" else 2,
+                "silhouette": s["silhouette"],
+                "kNN acc": s["knn_acc"],
+                "probe test acc": probe["test_acc"] if space == "full space" else float("nan"),
+            }
+            for space, s in sep.items()
+        ]
+        figures[f"map_{key}"] = (
+            viz.panels(
+                {k: viz.draw_embedding(v, y_te, ds.classes, legend=(k == "t-SNE")) for k, v in maps.items()},
+                ncols=2,
+                height=2.8,
+            ),
+            f"PCA and t-SNE of {len(te):,} test embeddings of {label}, coloured by class.",
+        )
+    return Result(
+        metrics=metrics,
+        tables={
+            "separability": (
+                rows,
+                "Linear probe (logistic regression on "
+                f"{len(y_tr):,} training embeddings) and separability "
+                "(silhouette, 10-NN accuracy in 5-fold cross-validation) "
+                "in the full embedding space and in the 2-D maps.",
+            )
+        },
+        figures=figures,
+        notes=notes,
+    )

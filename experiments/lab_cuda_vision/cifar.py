@@ -1,4 +1,5 @@
 """Exercise 2: CIFAR-10, i.e. MLP vs CNN, what the CNN learned, weight regularisation, augmentation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -11,11 +12,11 @@ from dljournal import Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import capture_activations, conv_layers
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
-from dljournal.sweep import Variant, histories, summarise, sweep, sweep_table
+from dljournal.sweep import Variant, histories, summarise, sweep
+from dljournal.tables import compare_runs
 from dljournal.train import seed_everything
 from dljournal.tune import Pruning, finished, optimize
 
-REPORT = "lab_cuda_vision"
 JPEG_NOTE = "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals (not byte-exact)."
 
 
@@ -53,8 +54,9 @@ def tuned(ctx, name: str, build, train, val, cfg: CifarCfg, space) -> dict:
     def objective(trial: optuna.Trial) -> float:
         p = space(trial)
         seed_everything(ctx.seed + trial.number)
-        h = fit(build(p), (sub, val), replace(cfg, lr=p["lr"], epochs=cfg.tune_epochs), [Pruning(trial)],
-                device=ctx.device)
+        h = fit(
+            build(p), (sub, val), replace(cfg, lr=p["lr"], epochs=cfg.tune_epochs), [Pruning(trial)], device=ctx.device
+        )
         return h.final["val_acc"]
 
     study = ctx.study(name)
@@ -63,48 +65,91 @@ def tuned(ctx, name: str, build, train, val, cfg: CifarCfg, space) -> dict:
 
 
 @experiment(
-    "EXP03", report=REPORT, title="CIFAR-10: MLP vs CNN",
+    "EXP03",
+    title="CIFAR-10: MLP vs CNN",
     question="With a few tuned hyper-parameters each, how much better does a small CNN classify CIFAR-10 "
-             "than an MLP, at what cost in parameters and time, and what did its first layers learn?",
-    config=CifarCfg(epochs=30, batch_size=128, schedule="cosine"), data=("cifar10",),
+    "than an MLP, at what cost in parameters and time, and what did its first layers learn?",
+    config=CifarCfg(epochs=30, batch_size=128, schedule="cosine"),
+    data=("cifar10",),
     quick=dict(epochs=8, width=16, tune_trials=6, tune_epochs=2, tune_n_train=8000),
-    smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64))
+    smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64),
+)
 def mlp_vs_cnn(ctx) -> Result:
     cfg = ctx.cfg
     ds, train, val = cifar(ctx, cfg)
-    mlp = lambda p: create_model("cifar_mlp", hidden=cfg.mlp_hidden, dropout=p["dropout"])  # noqa: E731
-    cnn = lambda p: create_model("cifar_cnn", width=cfg.width, dropout=p["dropout"])  # noqa: E731
+    mlp = lambda p: create_model("cifar_mlp", hidden=cfg.mlp_hidden, dropout=p["dropout"])
+    cnn = lambda p: create_model("cifar_cnn", width=cfg.width, dropout=p["dropout"])
     best = {
-        "MLP": tuned(ctx, "mlp", mlp, train, val, cfg, lambda t: {
-            "lr": t.suggest_float("lr", 1e-4, 3e-3, log=True), "dropout": t.suggest_float("dropout", 0.0, 0.5)}),
-        "CNN": tuned(ctx, "cnn", cnn, train, val, cfg, lambda t: {
-            "lr": t.suggest_float("lr", 3e-4, 1e-2, log=True), "dropout": t.suggest_float("dropout", 0.0, 0.5)}),
+        "MLP": tuned(
+            ctx,
+            "mlp",
+            mlp,
+            train,
+            val,
+            cfg,
+            lambda t: {
+                "lr": t.suggest_float("lr", 1e-4, 3e-3, log=True),
+                "dropout": t.suggest_float("dropout", 0.0, 0.5),
+            },
+        ),
+        "CNN": tuned(
+            ctx,
+            "cnn",
+            cnn,
+            train,
+            val,
+            cfg,
+            lambda t: {
+                "lr": t.suggest_float("lr", 3e-4, 1e-2, log=True),
+                "dropout": t.suggest_float("dropout", 0.0, 0.5),
+            },
+        ),
     }
     builds = {"MLP": mlp, "CNN": cnn}
-    runs = sweep(ctx, {k: Variant(lambda k=k: builds[k](best[k]), replace(cfg, lr=best[k]["lr"])) for k in builds},
-                 (train, val), ds.test)
+    runs = sweep(
+        ctx,
+        {k: Variant(lambda k=k: builds[k](best[k]), replace(cfg, lr=best[k]["lr"])) for k in builds},
+        (train, val),
+        ds.test,
+    )
     model = runs["CNN"][0].model
     first, second = conv_layers(model)[:2]
     images = ds.test.x[[int((ds.test.y == c).nonzero()[0]) for c in range(5)]]  # one image of each of 5 classes
     acts = capture_activations(model, images, [first, second])
-    unnorm = {"image_mean": ds.meta.get("mean"), "image_std": ds.meta.get("std")}
     return Result(
         metrics={"summary": summarise(runs), "tuned": best},
         history={k: r[0].history.to_dict() for k, r in runs.items()},
-        tables={"comparison": (sweep_table(runs, **{"lr (tuned)": {k: best[k]["lr"] for k in best},
-                                                   "dropout (tuned)": {k: best[k]["dropout"] for k in best}}),
-                               f"MLP vs CNN on CIFAR-10 ({len(train):,} training, {len(val):,} validation, "
-                               f"{len(ds.test):,} test images; {cfg.epochs} epochs each).")},
+        tables={
+            "comparison": (
+                compare_runs(
+                    runs,
+                    label="variant",
+                    **{
+                        "lr (tuned)": {k: best[k]["lr"] for k in best},
+                        "dropout (tuned)": {k: best[k]["dropout"] for k in best},
+                    },
+                ),
+                f"MLP vs CNN on CIFAR-10 ({len(train):,} training, {len(val):,} validation, "
+                f"{len(ds.test):,} test images; {cfg.epochs} epochs each).",
+            )
+        },
         figures={
             "curves": (viz.learning_curves(histories(runs)), "Training (dashed) and validation (solid) curves."),
-            "kernels1": (viz.kernel_grid(model.get_submodule(first).weight, f"{first}: {cfg.width} kernels, RGB"),
-                         "The CNN's first-layer kernels (3×3, shown in colour, each scaled to its own range)."),
-            "kernels2": (viz.kernel_grid(model.get_submodule(second).weight, f"{second}: first input channel"),
-                         "Second-layer kernels (for each output channel, its kernel on the first input channel)."),
-            "activations": (viz.activation_grid(images.cpu(), {first: acts[first], second: acts[second]}, **unnorm),
-                            "Five test images and the first eight feature maps of the first two conv layers."),
+            "kernels1": (
+                viz.kernel_grid(model.get_submodule(first).weight, f"{first}: {cfg.width} kernels, RGB"),
+                "The CNN's first-layer kernels (3×3, shown in colour, each scaled to its own range).",
+            ),
+            "kernels2": (
+                viz.kernel_grid(model.get_submodule(second).weight, f"{second}: first input channel"),
+                "Second-layer kernels (for each output channel, its kernel on the first input channel).",
+            ),
+            "activations": (
+                viz.activation_grid(ds.norm.undo(images).cpu(), {first: acts[first], second: acts[second]}),
+                "Five test images and the first eight feature maps of the first two conv layers.",
+            ),
         },
-        notes=[JPEG_NOTE])
+        notes=[JPEG_NOTE],
+    )
 
 
 # ---- EXP04 and EXP05: regularisation and augmentation --------------------------------------------
@@ -117,22 +162,42 @@ def regimes(ctx, variants: dict[str, Variant], question: str) -> Result:
         w = weight_magnitudes(run.model)
         stats[name].update(mean_abs_w=float(w.mean()), near_zero_w=float((w < NEAR_ZERO).mean()))
     return Result(
-        metrics=stats, history={k: r[0].history.to_dict() for k, r in runs.items()},
-        tables={"comparison": (sweep_table(runs), f"{question} ({len(train):,} training images, "
-                                                  f"{cfg.epochs} epochs; train acc (eval) on 5,000 of them "
-                                                  "without dropout or augmentation; gap = that − test acc).")},
+        metrics=stats,
+        history={k: r[0].history.to_dict() for k, r in runs.items()},
+        tables={
+            "comparison": (
+                compare_runs(runs, label="variant"),
+                f"{question} ({len(train):,} training images, "
+                f"{cfg.epochs} epochs; train acc (eval) on 5,000 of them "
+                "without dropout or augmentation; gap = that − test acc).",
+            )
+        },
         figures={
             "curves": (viz.learning_curves(histories(runs)), "Training (dashed) and validation (solid) curves."),
-            "weights": (viz.panels({"": viz.draw_hist({k: weight_magnitudes(r[0].model) for k, r in runs.items()},
-                                                      "|w| (conv and linear weights)")}, ncols=1, height=2.6),
-                        "Distribution of weight magnitudes after training."),
+            "weights": (
+                viz.panels(
+                    {
+                        "": viz.draw_hist(
+                            {k: weight_magnitudes(r[0].model) for k, r in runs.items()}, "|w| (conv and linear weights)"
+                        )
+                    },
+                    ncols=1,
+                    height=2.6,
+                ),
+                "Distribution of weight magnitudes after training.",
+            ),
         },
-        notes=[JPEG_NOTE])
+        notes=[JPEG_NOTE],
+    )
 
 
 # EXP04 and EXP05 share one recipe, so their regimes differ from it in one thing only
-_REGIMES = dict(config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"), data=("cifar10",),
-                quick=dict(epochs=8, width=16, n_train=20000), smoke=dict(epochs=2, width=8, n_val=64))
+_REGIMES = dict(
+    config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"),
+    data=("cifar10",),
+    quick=dict(epochs=8, width=16, n_train=20000),
+    smoke=dict(epochs=2, width=8, n_val=64),
+)
 
 
 def _cnn(cfg: CifarCfg):
@@ -140,24 +205,36 @@ def _cnn(cfg: CifarCfg):
 
 
 @experiment(
-    "EXP04", report=REPORT, title="CIFAR-10: CNN with and without L1/L2",
+    "EXP04",
+    title="CIFAR-10: CNN with and without L1/L2",
     question="How do an L2 penalty (weight decay) and an L1 penalty change the CNN's fit, its "
-             "generalisation gap and its weights?",
-    **_REGIMES)
+    "generalisation gap and its weights?",
+    **_REGIMES,
+)
 def regularisation(ctx) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
-    return regimes(ctx, {"none": Variant(cnn, cfg),
-                         f"L2 (weight decay {cfg.l2:g})": Variant(cnn, replace(cfg, weight_decay=cfg.l2)),
-                         f"L1 (λ = {cfg.l1_weight:g})": Variant(cnn, replace(cfg, l1=cfg.l1_weight))},
-                   "CNN without regularisation, with L2 and with L1")
+    return regimes(
+        ctx,
+        {
+            "none": Variant(cnn, cfg),
+            f"L2 (weight decay {cfg.l2:g})": Variant(cnn, replace(cfg, weight_decay=cfg.l2)),
+            f"L1 (λ = {cfg.l1_weight:g})": Variant(cnn, replace(cfg, l1=cfg.l1_weight)),
+        },
+        "CNN without regularisation, with L2 and with L1",
+    )
 
 
 @experiment(
-    "EXP05", report=REPORT, title="CIFAR-10: CNN with and without augmentation",
+    "EXP05",
+    title="CIFAR-10: CNN with and without augmentation",
     question="How does data augmentation (random crops with 4-pixel padding, horizontal flips) change "
-             "the CNN's fit and its generalisation gap?",
-    **_REGIMES)
+    "the CNN's fit and its generalisation gap?",
+    **_REGIMES,
+)
 def augmentation(ctx) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
-    return regimes(ctx, {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))},
-                   "CNN without and with augmentation")
+    return regimes(
+        ctx,
+        {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))},
+        "CNN without and with augmentation",
+    )

@@ -1,5 +1,6 @@
 """What the lab "CUDA Vision" narrative states, computed: comparisons, rankings and the verdicts on the
 four hypotheses of the description. The templates under journal/lab_cuda_vision/ only format them."""
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,9 @@ def accuracy_difference(p_a: float, p_b: float, n: int = TEST_IMAGES) -> Differe
     se = math.sqrt(p_a * (1 - p_a) / n + p_b * (1 - p_b) / n)
     decided = se > 0 and abs(p_a - p_b) > TEST_Z * se
     detail = f"{100 * (p_a - p_b):+.1f} ± {100 * se:.1f} pt on {n:,} test images"
-    return Difference(p_a - p_b, decided, decided and p_a > p_b, detail + ("" if decided else ", within test-set noise"))
+    return Difference(
+        p_a - p_b, decided, decided and p_a > p_b, detail + ("" if decided else ", within test-set noise")
+    )
 
 
 def _only(metrics: Mapping[str, Any], prefix: str) -> str:
@@ -64,8 +67,10 @@ def gradients(m: Mapping[str, Any]) -> dict:
     weights = [k for k in first if k.endswith(".weight")]
     kept = [last[k] / first[k] for k in weights if first[k]]
     # per layer, how many times larger the weight gradient is than its bias's
-    ratios = {when: [g[k] / g[k[:-6] + "bias"] for k in weights if g.get(k[:-6] + "bias")]
-              for when, g in (("first", first), ("last", last))}
+    ratios = {
+        when: [g[k] / g[k[:-6] + "bias"] for k in weights if g.get(k[:-6] + "bias")]
+        for when, g in (("first", first), ("last", last))
+    }
     return {
         "input": {"name": weights[0], "first": first[weights[0]], "last": last[weights[0]]},
         "output": {"name": weights[-1], "first": first[weights[-1]], "last": last[weights[-1]]},
@@ -81,8 +86,10 @@ def fashion(mlp: StoredResult, study: StoredResult) -> dict:
     tuned = accuracy_difference(s["final"]["test_acc"], hand)
     return {
         "grad": gradients(mlp.metrics),
-        "resumed": bool(s.get("resumed_trials")), "top_share": s["importance"][s["most_important"]],
-        "lr_share": s["importance"].get("lr"), "tuned_vs_hand": tuned,
+        "resumed": bool(s.get("resumed_trials")),
+        "top_share": s["importance"][s["most_important"]],
+        "lr_share": s["importance"].get("lr"),
+        "tuned_vs_hand": tuned,
         "reaches_benchmark": hand >= BENCHMARK_LOW,
         "tuning_within_point": abs(tuned.diff) <= TUNING_MOVES_AT_MOST,
         "lr_most_important": s["most_important"] == "lr",
@@ -101,24 +108,44 @@ def cifar(compare: StoredResult, penalties: StoredResult, augmentation: StoredRe
 
     def penalty(name: str) -> dict:
         v = p[name]
-        return {"name": name, "test_acc": v["test_acc"], "gap": v["gap"], "d_gap": v["gap"] - base["gap"],
-                "narrows": v["gap"] < base["gap"] - SAME_WITHIN, "near_zero_w": v["near_zero_w"],
-                "mean_abs_w": v["mean_abs_w"], "sparser": v["near_zero_w"] > SPARSER * base["near_zero_w"]}
+        return {
+            "name": name,
+            "test_acc": v["test_acc"],
+            "gap": v["gap"],
+            "d_gap": v["gap"] - base["gap"],
+            "narrows": v["gap"] < base["gap"] - SAME_WITHIN,
+            "near_zero_w": v["near_zero_w"],
+            "mean_abs_w": v["mean_abs_w"],
+            "sparser": v["near_zero_w"] > SPARSER * base["near_zero_w"],
+        }
 
     l1, l2 = penalty(_only(p, L1_PREFIX)), penalty(_only(p, L2_PREFIX))
     plain, aug = augmentation.metrics[NO_AUG], augmentation.metrics[AUG]
     d_acc = aug["test_acc"] - plain["test_acc"]
-    a = {"with": {k: aug[k] for k in ("test_acc", "gap", "train_loss")},
-         "without": {k: plain[k] for k in ("test_acc", "gap", "train_loss")}, "d_acc": d_acc, "d_gap": aug["gap"] - plain["gap"], "narrows": aug["gap"] < plain["gap"] - SAME_WITHIN,
-         "behind": d_acc < -SAME_WITHIN, "ahead": d_acc > SAME_WITHIN}
+    a = {
+        "with": {k: aug[k] for k in ("test_acc", "gap", "train_loss")},
+        "without": {k: plain[k] for k in ("test_acc", "gap", "train_loss")},
+        "d_acc": d_acc,
+        "d_gap": aug["gap"] - plain["gap"],
+        "narrows": aug["gap"] < plain["gap"] - SAME_WITHIN,
+        "behind": d_acc < -SAME_WITHIN,
+        "ahead": d_acc > SAME_WITHIN,
+    }
     return {
-        "cnn_vs_mlp": cnn_vs_mlp, "param_ratio": ratio,
+        "cnn_vs_mlp": cnn_vs_mlp,
+        "param_ratio": ratio,
         "cnn_wins": cnn_vs_mlp.higher and cnn["params"] < mlp["params"],
         "cnn_wins_wide": wide,
         "h2_word": "Holds" if wide else "Holds only in part" if cnn_vs_mlp.higher else "Fails",
-        "none": {"test_acc": base["test_acc"], "gap": base["gap"], "near_zero_w": base["near_zero_w"],
-                 "mean_abs_w": base["mean_abs_w"]},
-        "l1": l1, "l2": l2, "aug": a,
+        "none": {
+            "test_acc": base["test_acc"],
+            "gap": base["gap"],
+            "near_zero_w": base["near_zero_w"],
+            "mean_abs_w": base["mean_abs_w"],
+        },
+        "l1": l1,
+        "l2": l2,
+        "aug": a,
         "penalties_narrow": l1["narrows"] and l2["narrows"],
         "all_narrow": l1["narrows"] and l2["narrows"] and a["narrows"],
     }
@@ -145,19 +172,30 @@ def actions(res: StoredResult) -> dict:
     runner_up = max((name for name in accs if accs[name] < best), key=accs.get, default=None)
     cells = cfg["features"] * 2 * cfg["width"] * (m["frame_size"] // 8) ** 2  # flatten -> features
     return {
-        "best_acc": best, "top": " and the ".join(top), "tie": len(top) > 1,
+        "best_acc": best,
+        "top": " and the ".join(top),
+        "tie": len(top) > 1,
         # accuracies are whole clips: the lead over the next model, counted in clips
-        "runner_up": runner_up, "lead_clips": round((best - accs[runner_up]) * n_test) if runner_up else 0,
+        "runner_up": runner_up,
+        "lead_clips": round((best - accs[runner_up]) * n_test) if runner_up else 0,
         "clip_worth": 1 / n_test if n_test else None,
         "low_f1": [RECURRENT[k] for k in RECURRENT if m[k]["test_acc"] - m[k]["macro_f1"] > LOW_F1],
         "convlstm_underfits": m["convlstm"]["train_acc"] < UNDERFITS,
-        "split": m["split"], "person_split": m["split"] == "person", "time_split": m["split"] == "time",
-        "synthetic": m["split"] == "synthetic", "linear_params": cells + cfg["features"],
-        "encoded": m["frame_size"] // 8, "clips_total": sum(int(v) for v in m["clips"].values()),
+        "split": m["split"],
+        "person_split": m["split"] == "person",
+        "time_split": m["split"] == "time",
+        "synthetic": m["split"] == "synthetic",
+        "linear_params": cells + cfg["features"],
+        "encoded": m["frame_size"] // 8,
+        "clips_total": sum(int(v) for v in m["clips"].values()),
     }
 
 
 def findings(results: Mapping[str, StoredResult]) -> dict:
-    return {"test_images": TEST_IMAGES, "fashion": fashion(results["EXP01"], results["EXP02"]),
-            "cifar": cifar(results["EXP03"], results["EXP04"], results["EXP05"]),
-            "video": next_frame(results["EXP10"]), "kth": actions(results["EXP11"])}
+    return {
+        "test_images": TEST_IMAGES,
+        "fashion": fashion(results["EXP01"], results["EXP02"]),
+        "cifar": cifar(results["EXP03"], results["EXP04"], results["EXP05"]),
+        "video": next_frame(results["EXP10"]),
+        "kth": actions(results["EXP11"]),
+    }

@@ -1,0 +1,127 @@
+"""What ``fit`` does with one batch: a ``Step``. ``Supervised`` is the default (loss of ``model(x)``
+against ``y``, one optimiser step on the schedule); captioning and GANs bring their own step and
+reuse the same epoch loop, history, time budget and callbacks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .config import TrainConfig, l1_penalty, loss_fn, lr_factor, make_optimizer
+
+if TYPE_CHECKING:
+    from .loop import FitState
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+# One batch's contribution to the epoch's logs: each value summed over the batch (a detached tensor:
+# no device sync per step) and "n", the batch's weight (its samples; 1 if absent).
+Logs = dict[str, torch.Tensor | float | int]
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def autocast(device: torch.device, cfg: TrainConfig):
+    if device.type == "cuda" and cfg.amp:
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return contextlib.nullcontext()
+
+
+class Means:
+    """Per-key means of ``Logs``: Σ value / Σ n over the batches that logged the key. Sums stay on
+    the device until ``pop`` reads them (one sync); the division is in Python floats."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor | float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, logs: Logs) -> None:
+        n = logs.get("n", 1)
+        for k, v in logs.items():
+            if k != "n":
+                self.sums[k] = self.sums.get(k, 0) + v
+                self.counts[k] = self.counts.get(k, 0) + n
+
+    def pop(self) -> dict[str, float]:
+        out = {k: (s.item() if isinstance(s, torch.Tensor) else s) / self.counts[k] for k, s in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return out
+
+
+class Step:
+    """One training step of ``fit``; subclass it for a training that is not ``model(x)`` vs ``y``.
+
+    ``start`` runs once before the first epoch (make optimisers there: ``state.cfg`` and
+    ``state.steps_per_epoch`` are set; put the one the learning rate is read from in
+    ``state.optimizer``). ``__call__`` trains on one batch and returns its ``Logs``, which ``fit``
+    averages over the epoch. ``epoch_logs`` adds values per epoch (a schedule's state, counts).
+    """
+
+    drop_last = False  # skip the last, incomplete batch of each epoch (batch norm needing full batches)
+
+    def start(self, state: FitState) -> None: ...
+
+    def __call__(self, state: FitState, batch: Batch) -> Logs:
+        raise NotImplementedError
+
+    def epoch_logs(self, state: FitState) -> dict[str, float]:
+        return {}
+
+
+class Supervised(Step):
+    """Loss of ``model(x)`` against ``y`` (plus the L1 penalty), backward, gradient clipping, one
+    optimiser and schedule step; autocast and loss scaling on CUDA with ``cfg.amp``. Logs
+    ``train_loss`` (the data loss alone, so runs with and without L1 compare) and, for
+    classification, ``train_acc``. Subclasses change the loss by overriding ``loss``."""
+
+    amp = True  # False: no autocast even where cfg.amp asks for it (a loss that needs float32)
+
+    def __init__(self, augment: Augmentation | None = None, param_groups: list[dict] | None = None):
+        self.augment, self.param_groups = augment, param_groups
+
+    def start(self, state: FitState) -> None:
+        cfg = state.cfg
+        self.criterion = loss_fn(cfg)
+        params = self.param_groups if self.param_groups is not None else state.model.parameters()
+        state.optimizer = make_optimizer(params, cfg)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(state.optimizer, lr_factor(cfg, state.steps_per_epoch))
+        scale = self.amp and cfg.amp and state.device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=scale)  # float16 autocast needs it
+
+    def loss(self, state: FitState, batch: Batch) -> tuple[torch.Tensor, Logs]:
+        """The objective to minimise and the batch's logs; sets ``state.loss`` (the data loss)."""
+        x, y = batch
+        if self.augment is not None:
+            x = self.augment(x, state.generator)
+        cfg = state.cfg
+        with autocast(state.device, cfg) if self.amp else contextlib.nullcontext():
+            out = state.model(x)
+            loss = self.criterion(out, y)
+            total = loss + cfg.l1 * l1_penalty(state.model) if cfg.l1 else loss
+        state.loss = loss.detach()
+        logs: Logs = {"n": len(y), "train_loss": state.loss * len(y)}
+        if cfg.classification:
+            logs["train_acc"] = (out.detach().argmax(1) == y).sum()
+        return total, logs
+
+    def update(self, state: FitState, objective: torch.Tensor) -> None:
+        """Backward (callbacks see the gradients), clipping, the optimiser and schedule step."""
+        optimizer = state.optimizer
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(objective).backward()
+        for cb in state.callbacks:
+            cb.on_after_backward(state)
+        if state.cfg.grad_clip:
+            self.scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(state.model.parameters(), state.cfg.grad_clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+
+    def __call__(self, state: FitState, batch: Batch) -> Logs:
+        objective, logs = self.loss(state, batch)
+        self.update(state, objective)
+        return logs
