@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -17,6 +18,9 @@ from .data.tensors import Split, require_not_test
 from .stats import aggregate
 from .train import TrainConfig, evaluate, seed_everything
 from .train.run import Run
+
+if TYPE_CHECKING:  # the context imports the engine; only its type is needed here
+    from .context import Context
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Variant:
 
 
 def sweep(
-    ctx,
+    ctx: Context,
     variants: Mapping[str, Variant],
     data: tuple[Split, Split | None],
     test: Split,
@@ -70,7 +74,7 @@ def histories(runs: Mapping[str, list[Run]]) -> dict[str, object]:
 
 
 def grid(
-    ctx, build: Callable[[], nn.Module], data: tuple[Split, Split], cfg: TrainConfig, **axes: Sequence
+    ctx: Context, build: Callable[[], nn.Module], data: tuple[Split, Split], cfg: TrainConfig, **axes: Sequence
 ) -> tuple[list[dict], TrainConfig]:
     """A small grid study: one short training per combination of config values
     (``lr=(1e-3, 3e-3), batch_size=(64, 256)``). Returns one row per combination (its values, final

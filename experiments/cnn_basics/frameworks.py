@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.kerasnets import create_keras_model, keras_train
 from dljournal.models import create_model
 from dljournal.sweep import grid
@@ -30,7 +30,7 @@ class ArchCfg(TrainConfig):
     grid_n_train: int | None = 10000
 
 
-def compare_frameworks(ctx, arch: str, dataset: str, notes: tuple[str, ...] = ()) -> Result:
+def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, ...] = ()) -> Result:
     cfg = ctx.cfg
     kw = dict(cfg.arch_kwargs)
     ds = ctx.data(dataset)
@@ -90,7 +90,7 @@ def compare_frameworks(ctx, arch: str, dataset: str, notes: tuple[str, ...] = ()
     quick=dict(epochs=4, grid_epochs=2),
     smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=128),
 )
-def lenet(ctx) -> Result:
+def lenet(ctx: Context) -> Result:
     return compare_frameworks(ctx, "lenet5", "mnist")
 
 
@@ -104,7 +104,7 @@ def lenet(ctx) -> Result:
     quick=dict(epochs=4, arch_kwargs=(("width", 0.25),), n_train=20000, grid_epochs=1, grid_n_train=5000),
     smoke=dict(epochs=1, arch_kwargs=(("width", 0.125),), grid_epochs=1, grid_lr=(1e-3,), n_val=64),
 )
-def vgg(ctx) -> Result:
+def vgg(ctx: Context) -> Result:
     width = dict(ctx.cfg.arch_kwargs).get("width", 1.0)
     return compare_frameworks(
         ctx,
@@ -134,7 +134,7 @@ def vgg(ctx) -> Result:
     quick=dict(epochs=5, n_train=20000, grid_epochs=1, grid_n_train=5000),
     smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=64),
 )
-def resnet(ctx) -> Result:
+def resnet(ctx: Context) -> Result:
     return compare_frameworks(
         ctx,
         "resnet8",

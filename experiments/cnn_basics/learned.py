@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Result, experiment, predict, viz
+from dljournal import Context, Result, experiment, predict, viz
 from dljournal.analysis import capture_activations
 from dljournal.explain import ascend, centre_share, grad_cam, saliency, target_name
 from dljournal.models import create_model
@@ -34,7 +34,7 @@ class LearnedCfg:
     needs=("EXP03",),
     smoke=dict(ascent_steps=8, examples=2, cam_measured=16),
 )
-def learned(ctx) -> Result:
+def learned(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10")
     model = create_model("resnet8")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import torch.nn.functional as F
 from torch import nn
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed
 from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
@@ -42,7 +42,7 @@ class TransferCfg(TrainConfig):
     quick=dict(epochs=3),
     smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12),
 )
-def transfer(ctx) -> Result:
+def transfer(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("dogs", n_train=cfg.n_train, n_test=cfg.n_test)
     bb = load_backbone(cfg.backbone)

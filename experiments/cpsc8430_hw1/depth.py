@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
 from dljournal.stats import aggregate, median_index
@@ -38,7 +38,7 @@ class FunctionFitCfg(TrainConfig):
     quick=dict(epochs=800, seeds=(0, 1, 2)),
     smoke=dict(epochs=4, n_points=128, seeds=(0, 1)),
 )
-def function_fit(ctx) -> Result:
+def function_fit(ctx: Context) -> Result:
     cfg = ctx.cfg
     metrics, history, curves, fits, rows = {}, {}, {}, {}, []
     for fn in cfg.functions:
@@ -118,7 +118,7 @@ class MnistCfg(TrainConfig):
     quick=dict(epochs=4),
     smoke=dict(epochs=3, n_val=128),
 )
-def mnist_depth(ctx) -> Result:
+def mnist_depth(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Result, TrainConfig, evaluate, experiment, viz
+from dljournal import Context, Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis import interpolation_curve, jacobian_norm
 from dljournal.models import create_model
 from dljournal.train import count_params, seed_everything
@@ -36,7 +36,7 @@ def epochs_to(series: list[float], level: float) -> int | None:
     quick=dict(epochs=80, n_train=5000),
     smoke=dict(epochs=4),
 )
-def random_labels(ctx) -> Result:
+def random_labels(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     g = torch.Generator().manual_seed(ctx.seed)
@@ -122,7 +122,7 @@ class WidthCfg(TrainConfig):
     quick=dict(epochs=10, n_train=20000),
     smoke=dict(epochs=2),
 )
-def parameters_vs_generalisation(ctx) -> Result:
+def parameters_vs_generalisation(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     rows = []
@@ -197,7 +197,7 @@ class FlatnessCfg(TrainConfig):
     n_jacobian: int = 1000  # test images over which the sensitivity is averaged
 
 
-def train_by_batch_size(ctx, ds, cfg) -> dict[int, torch.nn.Module]:
+def train_by_batch_size(ctx: Context, ds, cfg) -> dict[int, torch.nn.Module]:
     models = {}
     for bs in cfg.batch_sizes:
         seed_everything(ctx.seed)
@@ -216,7 +216,7 @@ def train_by_batch_size(ctx, ds, cfg) -> dict[int, torch.nn.Module]:
     quick=dict(epochs=6),
     smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))),
 )
-def interpolation(ctx) -> Result:
+def interpolation(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     a, b = train_by_batch_size(ctx, ds, cfg).values()
@@ -265,7 +265,7 @@ def interpolation(ctx) -> Result:
     quick=dict(epochs=4),
     smoke=dict(epochs=2, n_jacobian=64),
 )
-def sensitivity(ctx) -> Result:
+def sensitivity(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     train_eval = ds.train.subset(cfg.n_eval, ctx.seed)

@@ -9,7 +9,7 @@ import torch
 from scipy.spatial import procrustes
 from scipy.spatial.distance import pdist
 
-from dljournal import Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import (
     curvature_counts,
     full_batch_grad_norm,
@@ -46,7 +46,7 @@ class TrajectoryCfg(TrainConfig):
     quick=dict(epochs=12, snapshot_every=2, seeds=(0, 1, 2, 3)),
     smoke=dict(epochs=4, seeds=(0, 1, 2, 3), n_val=128),
 )
-def trajectories(ctx) -> Result:
+def trajectories(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
@@ -118,7 +118,7 @@ class GradNormCfg:
     quick=dict(function=replace(GradNormCfg.function, epochs=300), mnist=replace(GradNormCfg.mnist, epochs=4)),
     smoke=dict(function=replace(GradNormCfg.function, epochs=5), mnist=replace(GradNormCfg.mnist, epochs=2)),
 )
-def gradient_norm(ctx) -> Result:
+def gradient_norm(ctx: Context) -> Result:
     cfg = ctx.cfg
     fn = sample_function(cfg.fn_name, cfg.fn_points)
     mnist = ctx.data("mnist", n_train=cfg.n_train)
@@ -194,7 +194,7 @@ class MinimalRatioCfg(TrainConfig):
     quick=dict(runs=20, epochs=300, grad_steps=1500),
     smoke=dict(runs=3, epochs=5, grad_steps=10, n_points=32),
 )
-def minimal_ratio_exp(ctx) -> Result:
+def minimal_ratio_exp(ctx: Context) -> Result:
     cfg = ctx.cfg
     data = sample_function(cfg.fn_name, cfg.n_points)
     x64, y64 = data.x.to(ctx.device, torch.float64), data.y.to(ctx.device, torch.float64)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 from dljournal.analysis.bleu import average_bleu1, bleu1, corpus_bleu4
 from dljournal.data.captions import tokenize
 
@@ -33,7 +33,7 @@ class BaselineCfg:
     data=(DATASET,),
     smoke=dict(candidates=20),
 )
-def bleu_baselines(ctx) -> Result:
+def bleu_baselines(ctx: Context) -> Result:
     cfg = ctx.cfg
     data = load_captions(ctx)
     kind = "synthetic stand-in captions" if data.synthetic else "real MLDS hw2 captions"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 from dljournal.analysis.bleu import average_bleu1, corpus_bleu4
 from dljournal.data.captions import CaptionData, Vocab, encode_captions, tokenize
 from dljournal.models.s2vt import S2VT, CaptionTrainConfig, fit_captioner
@@ -66,7 +66,7 @@ class S2VTCfg(CaptionTrainConfig):
         overfit_epochs=4,
     ),
 )
-def s2vt_captioning(ctx) -> Result:
+def s2vt_captioning(ctx: Context) -> Result:
     data = load_captions(ctx)
     vocab = Vocab.build(data.captions, ctx.cfg.min_count)
     result = Result(
@@ -80,7 +80,7 @@ def s2vt_captioning(ctx) -> Result:
     return result
 
 
-def train_on_videos(ctx, data: CaptionData, vocab: Vocab, result: Result) -> None:
+def train_on_videos(ctx: Context, data: CaptionData, vocab: Vocab, result: Result) -> None:
     cfg = ctx.cfg
     kind = "synthetic stand-in features" if data.synthetic else "MLDS hw2 video features"
     fit_ids, refs, split = scoring_split(data, cfg.n_val, ctx.seed)
@@ -134,7 +134,7 @@ def train_on_videos(ctx, data: CaptionData, vocab: Vocab, result: Result) -> Non
     )
 
 
-def overfit_check(ctx, data: CaptionData, vocab: Vocab, result: Result) -> None:
+def overfit_check(ctx: Context, data: CaptionData, vocab: Vocab, result: Result) -> None:
     """Memorise ``overfit_videos`` captions, each paired with a random feature sequence."""
     cfg = ctx.cfg
     kind = "synthetic stand-in" if data.synthetic else "real MLDS hw2"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 from dljournal.data.captions import Vocab, tokenize, vocab_sizes, word_counts
 
 from .common import DATASET, load_captions
@@ -30,7 +30,7 @@ class VocabCfg:
     config=VocabCfg(),
     data=(DATASET,),
 )
-def caption_statistics(ctx) -> Result:
+def caption_statistics(ctx: Context) -> Result:
     cfg = ctx.cfg
     data = load_captions(ctx)
     caps = data.captions

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 
 VARIANT_EXPERIMENTS = ("EXP02", "EXP03", "EXP04", "EXP05")
 
@@ -31,7 +31,7 @@ def most_stable(summaries: dict[str, dict]) -> tuple[list[str], list[str]]:
     "stably, at what cost in time, and which shows signs of mode collapse?",
     needs=("EXP01", *VARIANT_EXPERIMENTS),
 )
-def compare(ctx) -> Result:
+def compare(ctx: Context) -> Result:
     runs = {}
     for exp in VARIANT_EXPERIMENTS:
         s = ctx.artifact(exp, "summary")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 from dljournal.analysis.frechet import (
     class_entropy,
     feature_space,
@@ -87,7 +87,7 @@ def fixed_noise(cfg: GanCfg, k: int, rows: int, n: int, seed: int, device) -> No
     )
 
 
-def gan_experiment(ctx) -> Result:
+def gan_experiment(ctx: Context) -> Result:
     """Train the variant ``ctx.cfg.variant`` and measure it against EXP01's reference."""
     cfg, variant = ctx.cfg, get_variant(ctx.cfg.variant)
     ds = ctx.data(DATASET)
@@ -301,7 +301,7 @@ _COMMON = dict(data=(DATASET,), needs=("EXP01",), quick=QUICK, smoke=SMOKE)
     question="How close does a DCGAN, trained with the non-saturating cross-entropy loss, come to real "
     "CIFAR-10 images, and how steadily does it get there?",
 )
-def dcgan(ctx) -> Result:
+def dcgan(ctx: Context) -> Result:
     return gan_experiment(ctx)
 
 
@@ -313,7 +313,7 @@ def dcgan(ctx) -> Result:
     question="Does the Wasserstein loss, with the critic kept Lipschitz by weight clipping, train the same "
     "networks more steadily than DCGAN, and at what cost in sample quality per epoch?",
 )
-def wgan(ctx) -> Result:
+def wgan(ctx: Context) -> Result:
     return gan_experiment(ctx)
 
 
@@ -325,7 +325,7 @@ def wgan(ctx) -> Result:
     question="Does replacing weight clipping by a gradient penalty let the Wasserstein critic learn "
     "faster and give better samples?",
 )
-def wgan_gp(ctx) -> Result:
+def wgan_gp(ctx: Context) -> Result:
     return gan_experiment(ctx)
 
 
@@ -337,5 +337,5 @@ def wgan_gp(ctx) -> Result:
     question="Given the class to draw, and a discriminator that must also name the class, does the "
     "generator produce recognisable classes, and do its samples cover all ten?",
 )
-def acgan(ctx) -> Result:
+def acgan(ctx: Context) -> Result:
     return gan_experiment(ctx)

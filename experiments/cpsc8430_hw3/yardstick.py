@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Result, experiment, viz
+from dljournal import Context, Result, experiment, viz
 from dljournal.analysis.frechet import (
     class_entropy,
     feature_space,
@@ -38,7 +38,7 @@ class YardstickCfg:
     quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
     smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24),
 )
-def yardstick(ctx) -> Result:
+def yardstick(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data(DATASET)
     space = feature_space()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed, maps_2d
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
@@ -38,7 +38,7 @@ def cnn(cfg: CnnCfg, **arch):
     return lambda: create_model("cifar_cnn", **{"width": cfg.width, **arch})
 
 
-def study(ctx, variants: dict[str, Variant], caption: str) -> tuple[Result, dict]:
+def study(ctx: Context, variants: dict[str, Variant], caption: str) -> tuple[Result, dict]:
     """Train the variants (once per seed), tabulate and plot accuracy against training time."""
     cfg = ctx.cfg
     ds = ctx.data("cifar10")
@@ -91,7 +91,7 @@ def study(ctx, variants: dict[str, Variant], caption: str) -> tuple[Result, dict
     quick=QUICK,
     smoke=SMOKE,
 )
-def architecture(ctx) -> Result:
+def architecture(ctx: Context) -> Result:
     cfg = ctx.cfg
     return study(
         ctx,
@@ -116,7 +116,7 @@ def architecture(ctx) -> Result:
     quick=QUICK,
     smoke=SMOKE,
 )
-def regularisation(ctx) -> Result:
+def regularisation(ctx: Context) -> Result:
     cfg = ctx.cfg
     return study(
         ctx,
@@ -140,7 +140,7 @@ def regularisation(ctx) -> Result:
     quick={**QUICK, "seeds": (0, 1, 2)},
     smoke={**SMOKE, "seeds": (0, 1, 2)},
 )
-def headline(ctx) -> Result:
+def headline(ctx: Context) -> Result:
     cfg = ctx.cfg
     final = Variant(cnn(cfg, width=2 * cfg.width, batch_norm=True, dropout=0.2), cfg, Augment(4, True))
     result, runs = study(ctx, {"baseline": Variant(cnn(cfg), cfg), "final": final}, "Baseline vs final CNN;")

@@ -11,7 +11,7 @@ from itertools import product
 import numpy as np
 from torch import nn
 
-from dljournal import Result, TrainConfig, evaluate, experiment, viz
+from dljournal import Context, Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
 from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
@@ -58,7 +58,7 @@ class FineTuneCfg(TrainConfig):
     quick=dict(epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
     smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2),
 )
-def finetune(ctx) -> Result:
+def finetune(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
     bb = load_backbone(cfg.backbone)
@@ -196,7 +196,7 @@ class ProbeCfg:
     quick=dict(size=96, n_train=2000, n_test=1000),
     smoke=dict(size=32, n_train=60, n_test=40),
 )
-def probes(ctx) -> Result:
+def probes(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
     loaded, rows, figures, metrics, notes = {}, [], {}, {}, [JPEG]

@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import torch
 
-from dljournal import Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import capture_activations, conv_layers
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
@@ -33,7 +33,7 @@ class CifarCfg(TrainConfig):
     l1_weight: float = 5e-5  # λ of the L1 arm
 
 
-def cifar(ctx, cfg):
+def cifar(ctx: Context, cfg):
     ds = ctx.data("cifar10")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
     return ds, train.subset(cfg.n_train, ctx.seed), val
@@ -47,7 +47,7 @@ def weight_magnitudes(model: torch.nn.Module) -> np.ndarray:
 
 
 # ---- EXP03: MLP vs CNN, each with tuned hyper-parameters -------------------------------------------
-def tuned(ctx, name: str, build, train, val, cfg: CifarCfg, space) -> dict:
+def tuned(ctx: Context, name: str, build, train, val, cfg: CifarCfg, space) -> dict:
     """A short Optuna search (pruned) on a training subset; returns the best parameters."""
     sub = train.subset(cfg.tune_n_train, ctx.seed)
 
@@ -74,7 +74,7 @@ def tuned(ctx, name: str, build, train, val, cfg: CifarCfg, space) -> dict:
     quick=dict(epochs=8, width=16, tune_trials=6, tune_epochs=2, tune_n_train=8000),
     smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64),
 )
-def mlp_vs_cnn(ctx) -> Result:
+def mlp_vs_cnn(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds, train, val = cifar(ctx, cfg)
     mlp = lambda p: create_model("cifar_mlp", hidden=cfg.mlp_hidden, dropout=p["dropout"])
@@ -153,7 +153,7 @@ def mlp_vs_cnn(ctx) -> Result:
 
 
 # ---- EXP04 and EXP05: regularisation and augmentation --------------------------------------------
-def regimes(ctx, variants: dict[str, Variant], question: str) -> Result:
+def regimes(ctx: Context, variants: dict[str, Variant], question: str) -> Result:
     cfg = ctx.cfg
     ds, train, val = cifar(ctx, cfg)
     runs = sweep(ctx, variants, (train, val), ds.test, train_eval=train.subset(5000, ctx.seed))
@@ -211,7 +211,7 @@ def _cnn(cfg: CifarCfg):
     "generalisation gap and its weights?",
     **_REGIMES,
 )
-def regularisation(ctx) -> Result:
+def regularisation(ctx: Context) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     return regimes(
         ctx,
@@ -231,7 +231,7 @@ def regularisation(ctx) -> Result:
     "the CNN's fit and its generalisation gap?",
     **_REGIMES,
 )
-def augmentation(ctx) -> Result:
+def augmentation(ctx: Context) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     return regimes(
         ctx,

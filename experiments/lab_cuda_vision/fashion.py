@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import optuna
 
-from dljournal import Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Result, TrainConfig, experiment, fit, viz
 from dljournal.models import create_model
 from dljournal.stats import confused_pairs, per_class_recall
 from dljournal.tables import compare_runs
@@ -33,7 +33,7 @@ class MlpCfg(TrainConfig):
     quick=dict(epochs=8),
     smoke=dict(epochs=2, n_val=128, grad_every=1),
 )
-def fashion_mlp(ctx) -> Result:
+def fashion_mlp(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("fashion_mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
@@ -128,7 +128,7 @@ def mlp(p: dict):
     quick=dict(n_trials=20, trial_epochs=3, n_train=15000, final_epochs=8),
     smoke=dict(n_trials=4, trial_epochs=1, final_epochs=1, n_val=128),
 )
-def fashion_study(ctx) -> Result:
+def fashion_study(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("fashion_mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dljournal import Result, TrainConfig, experiment, viz
+from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.data import Split
 from dljournal.data.kth import train_val
 from dljournal.data.moving_mnist import moving_mnist
@@ -77,7 +77,7 @@ def step_mse(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
         n_train=32, n_val=8, n_test=8, seq_len=5, size=32, digit_size=14, width=4, hidden=(4,), epochs=2, batch_size=8
     ),
 )
-def next_frame(ctx) -> Result:
+def next_frame(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds = ctx.data("mnist")
 
@@ -209,7 +209,7 @@ class ActionCfg(TrainConfig):
     quick=dict(epochs=12, width=8),
     smoke=dict(epochs=2, width=4, hidden=16, features=32, conv_hidden=8, n_train=48, n_test=24),
 )
-def kth_actions(ctx) -> Result:
+def kth_actions(ctx: Context) -> Result:
     from sklearn.metrics import f1_score
 
     cfg = ctx.cfg
