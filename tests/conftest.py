@@ -89,3 +89,24 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip("../shared/data with MNIST is not present")
     return SHARED_DATA
+
+
+def findings_module(report: str):
+    """``experiments/<report>/findings.py``, loaded as the build loads it."""
+    from dljournal.report.findings import load_findings
+
+    return load_findings(REPO / "experiments" / report / "findings.py")
+
+
+def cached_results(report: str, exp_ids) -> dict:
+    """The repository's cached results of ``report`` (build/results), or a skip saying what to run."""
+    from dljournal.store import CorruptResult, ResultStore
+
+    store = ResultStore(REPO / "build" / "results")
+    try:
+        loaded = {e: store.load(report, e) for e in exp_ids}
+    except CorruptResult as exc:  # e.g. written by an older version of the engine
+        pytest.skip(f"a cached {report} result is unreadable, re-run the report: {exc}")
+    if any(v is None for v in loaded.values()):
+        pytest.skip(f"no cached {report} results under build/results (run the report first)")
+    return loaded

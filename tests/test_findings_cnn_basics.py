@@ -4,12 +4,12 @@ verdict where it holds and where it fails, and once on the cached quick results 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 
 from dljournal.report.findings import fake_result, plain
 
@@ -18,14 +18,7 @@ REPORT = "cnn_basics"
 EXPERIMENTS = [f"EXP0{i}" for i in range(1, 6)]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("_findings_cnn", REPO / "experiments" / REPORT / "findings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _load()
+F = findings_module(REPORT)
 
 
 def _grid(accs: dict[tuple[float, int], float]) -> list[dict]:
@@ -262,12 +255,7 @@ def test_transfer_below_the_bar_and_no_wide_margin():
 
 
 def test_findings_on_the_cached_results():
-    from dljournal.store import ResultStore
-
-    if not all((REPO / "build" / "results" / REPORT / e / "result.json").is_file() for e in EXPERIMENTS):
-        pytest.skip(f"no cached {REPORT} results under build/results (run the report first)")
-    store = ResultStore(REPO / "build" / "results")
-    f = plain(F.findings({e: store.load(REPORT, e) for e in EXPERIMENTS}))
+    f = plain(F.findings(cached_results(REPORT, EXPERIMENTS)))
     json.dumps(f)  # plain data only
     assert {"grid", "frameworks", "vgg", "resnet", "cam", "transfer", "hypotheses"} <= set(f)
     assert set(f["grid"]) == {"EXP01", "EXP02", "EXP03"}

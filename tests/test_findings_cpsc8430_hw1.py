@@ -4,11 +4,11 @@ verdict where it holds and where it fails, and once on the cached quick results 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 from scipy import stats
 
 from dljournal.report.findings import fake_result, plain
@@ -18,14 +18,7 @@ REPORT = "cpsc8430_hw1"
 EXPERIMENTS = [f"EXP0{i}" for i in range(1, 10)]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("_findings_hw1", REPO / "experiments" / REPORT / "findings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _load()
+F = findings_module(REPORT)
 
 
 def _loss(mean: float, std: float, test: float | None = None) -> dict:
@@ -360,12 +353,7 @@ def test_h3_holds():
 
 
 def test_findings_on_the_cached_results():
-    from dljournal.store import ResultStore
-
-    store = ResultStore(REPO / "build" / "results")
-    if not all((REPO / "build" / "results" / REPORT / e / "result.json").is_file() for e in EXPERIMENTS):
-        pytest.skip(f"no cached {REPORT} results under build/results (run the report first)")
-    f = plain(F.findings({e: store.load(REPORT, e) for e in EXPERIMENTS}))
+    f = plain(F.findings(cached_results(REPORT, EXPERIMENTS)))
     json.dumps(f)  # plain data only
     assert {f"exp0{i}" for i in range(1, 10)} | {"h1", "h2", "h3"} == set(f)
     for h in ("h1", "h2", "h3"):

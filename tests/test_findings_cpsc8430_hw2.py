@@ -3,11 +3,11 @@ ways, the decoders compared, and the real cached results when they exist."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 
 from dljournal.report.findings import fake_result, plain
 
@@ -15,14 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 REPORT = "cpsc8430_hw2"
 
 
-def load_module():
-    spec = importlib.util.spec_from_file_location("hw2_findings", REPO / "experiments" / REPORT / "findings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = load_module()
+F = findings_module(REPORT)
 
 
 def exp01(vocab_size=2892, distinct=6015, unk_rate=0.0212, top_share=0.543, singletons=2285, profile="quick"):
@@ -186,12 +179,7 @@ def test_a_fixed_caption_that_beats_humans_is_said():
 
 
 def test_real_results_give_plain_complete_findings():
-    from dljournal.store import ResultStore
-
-    store = ResultStore(REPO / "build" / "results")
-    loaded = {e: store.load(REPORT, e) for e in ("EXP01", "EXP02", "EXP03")}
-    if any(v is None for v in loaded.values()):
-        pytest.skip(f"no cached {REPORT} results under build/results (run the report first)")
+    loaded = cached_results(REPORT, ("EXP01", "EXP02", "EXP03"))
     f = plain(F.findings(loaded))
     json.dumps(f)  # plain data only
     assert set(f) == {"smoke", "vocab", "overfit", "videos", "strided", "h2_overfit_holds", "bleu", "refs_per_video"}

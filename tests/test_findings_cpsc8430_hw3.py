@@ -3,12 +3,12 @@ ways, the rankings, and the real cached results when they exist."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 
 from dljournal.report.findings import fake_result, plain
 
@@ -17,14 +17,7 @@ REPORT = "cpsc8430_hw3"
 EXPERIMENTS = ("EXP01", "EXP02", "EXP03", "EXP04", "EXP05", "EXP06")
 
 
-def load_module():
-    spec = importlib.util.spec_from_file_location("hw3_findings", REPO / "experiments" / REPORT / "findings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = load_module()
+F = findings_module(REPORT)
 
 
 def yardstick(floor_by_n=None, knn_acc=0.66, knn_entropy=0.98):
@@ -321,12 +314,7 @@ def test_smoke_shaped_results_have_every_key():
 
 
 def test_real_results_give_plain_complete_findings():
-    from dljournal.store import ResultStore
-
-    store = ResultStore(REPO / "build" / "results")
-    loaded = {e: store.load(REPORT, e) for e in EXPERIMENTS}
-    if any(v is None for v in loaded.values()):
-        pytest.skip(f"no cached {REPORT} results under build/results (run the report first)")
+    loaded = cached_results(REPORT, EXPERIMENTS)
     f = plain(F.findings(loaded))
     json.dumps(f)  # plain data only
     assert set(f) == {

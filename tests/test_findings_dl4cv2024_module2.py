@@ -3,31 +3,20 @@ rankings, and (when the cached quick results exist) the real results, complete a
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 
 from dljournal.report.findings import fake_result, plain
-from dljournal.store import ResultStore
 
 REPORT = "dl4cv2024_module2"
 FILE = Path(__file__).resolve().parent.parent / "experiments" / REPORT / "findings.py"
 
 
-def _load():
-    # as the build loads it: from its file, without importing the experiments package (torch)
-    spec = importlib.util.spec_from_file_location("_findings_dl4cv_test", FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _load()
+F = findings_module(REPORT)
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -278,10 +267,7 @@ def test_tsne_losing_neighbourhoods_and_pca_as_good():
 
 # ---- the real cached results -------------------------------------------------------------------
 def test_findings_on_the_real_results_are_plain_and_complete():
-    store = ResultStore(Path("build/results"))
-    real = {e: store.load(REPORT, e) for e in ("EXP01", "EXP02", "EXP03", "EXP04", "EXP05")}
-    if not all(real.values()):
-        pytest.skip(f"no cached results of {REPORT} under build/results (run the report first)")
+    real = cached_results(REPORT, ("EXP01", "EXP02", "EXP03", "EXP04", "EXP05"))
     out = plain(F.findings(real), str(FILE))
     json.dumps(out)  # plain data only
     assert set(out) == {"arch", "reg", "headline", "transfer", "emb"}

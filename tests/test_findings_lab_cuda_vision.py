@@ -3,31 +3,20 @@ both ways, the rankings, and (when the cached quick results exist) the real resu
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cached_results, findings_module
 
 from dljournal.report.findings import fake_result, plain
-from dljournal.store import ResultStore
 
 REPORT = "lab_cuda_vision"
 FILE = Path(__file__).resolve().parent.parent / "experiments" / REPORT / "findings.py"
 EXPS = ("EXP01", "EXP02", "EXP03", "EXP04", "EXP05", "EXP10", "EXP11")
 
 
-def _load():
-    # as the build loads it: from its file, without importing the experiments package (torch)
-    spec = importlib.util.spec_from_file_location("_findings_lab_test", FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _load()
+F = findings_module(REPORT)
 
 
 def exp01(acc=0.8855, last_in=0.39, last_out=0.61):
@@ -232,10 +221,7 @@ def test_kth_single_winner_and_no_underfitting():
 
 # ---- the real cached results -------------------------------------------------------------------
 def test_findings_on_the_real_results_are_plain_and_complete():
-    store = ResultStore(Path("build/results"))
-    real = {e: store.load(REPORT, e) for e in EXPS}
-    if not all(real.values()):
-        pytest.skip(f"no cached results of {REPORT} under build/results (run the report first)")
+    real = cached_results(REPORT, EXPS)
     out = plain(F.findings(real), str(FILE))
     json.dumps(out)  # plain data only
     assert set(out) == {"test_images", "fashion", "cifar", "video", "kth"}

@@ -29,6 +29,7 @@ from .predictions import (
     load_test_images,
     result_profile,
     to_uint8,
+    with_predictions,
     write_pngs,
 )
 
@@ -100,13 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 def default_report(project: Project) -> str:
     """The report to show when none is named: the project's default report if one of its results
     holds a predictions artifact, else the first report (by name) whose results hold one."""
-    found = sorted(
-        {
-            p.parents[2].name
-            for p in project.results.glob(f"*/*/artifacts/{ARTIFACT}.pt")
-            if not p.parents[1].name.startswith(".")
-        }
-    )  # not a stash or a staging folder
+    found = [report for report, _ in with_predictions(project.results)]
     if not found:
         raise ProjectError(
             f"no cached result under {project.results} has artifacts/{ARTIFACT}.pt: run a report "

@@ -87,13 +87,19 @@ def load_predictions(folder: Path) -> Predictions:
     return p
 
 
+def with_predictions(results: Path, report: str = "*") -> list[tuple[str, str]]:
+    """(report, experiment) of every cached result with a predictions artifact, sorted; not a
+    stashed result of another profile nor a staging folder (their names start with a dot)."""
+    return sorted(
+        (p.parents[2].name, p.parents[1].name)
+        for p in results.glob(f"{report}/*/artifacts/{ARTIFACT}.pt")
+        if not p.parents[1].name.startswith(".")
+    )
+
+
 def find_experiment(results: Path, report: str) -> str:
     """The first experiment of ``report`` (by id) whose cached result has a predictions artifact."""
-    found = sorted(
-        p.parents[1].name
-        for p in (results / report).glob(f"*/artifacts/{ARTIFACT}.pt")
-        if not p.parents[1].name.startswith(".")
-    )  # not a stash or a staging folder
+    found = [exp for _, exp in with_predictions(results, report)]
     if not found:
         raise ProjectError(
             f"no experiment of {report} has artifacts/{ARTIFACT}.pt under {results / report}: "

@@ -9,7 +9,7 @@ import numpy as np
 import seaborn as sns
 
 from .registry import register_figure, register_panel
-from .style import panels, plt, tidy
+from .style import panels, plt
 
 
 def _legend(ax: plt.Axes, **kwargs) -> None:
@@ -174,17 +174,3 @@ def draw_scatter(
 ) -> None:
     ax.scatter(x, y, s=14, alpha=0.8)
     ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if logy else "linear")
-
-
-__all__ = [
-    "draw_curves",
-    "draw_fit",
-    "draw_loss",
-    "draw_paths",
-    "draw_scatter",
-    "draw_trajectories",
-    "draw_twin",
-    "draw_xy",
-    "learning_curves",
-    "tidy",
-]

@@ -15,6 +15,7 @@ import math
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..project import Project
@@ -26,24 +27,31 @@ def findings_file(project: Project, report: str) -> Path:
     return project.experiments / report / "findings.py"
 
 
-def compute_findings(project: Project, report: str, results: Mapping[str, StoredResult]) -> dict:
-    """The report's findings as plain data; ``{}`` when it has no findings module."""
-    path = findings_file(project, report)
-    if not path.is_file():
-        return {}
-    name = f"_dljournal_findings_{report}"
+def load_findings(path: Path) -> ModuleType:
+    """The findings module at ``path``, loaded from its file: the experiments package (and torch)
+    is not imported for it."""
+    name = f"_dljournal_findings_{path.parent.name}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while being defined
     try:
         spec.loader.exec_module(module)
-        out = module.findings(dict(results))
-    except ReportError:
-        raise
-    except Exception as exc:
-        raise ReportError(f"{path}: findings failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.modules.pop(name, None)
+    return module
+
+
+def compute_findings(project: Project, report: str, results: Mapping[str, StoredResult]) -> dict:
+    """The report's findings as plain data; ``{}`` when it has no findings module."""
+    path = findings_file(project, report)
+    if not path.is_file():
+        return {}
+    try:
+        out = load_findings(path).findings(dict(results))
+    except ReportError:
+        raise
+    except Exception as exc:  # one line naming the file, not a traceback in a PDF build
+        raise ReportError(f"{path}: findings failed: {type(exc).__name__}: {exc}") from exc
     return plain(out, str(path))
 
 
