@@ -108,6 +108,8 @@ def test_filters():
     assert count(41306) == "41,306" and seconds(75) == "1 min 15 s" and seconds(3.21) == "3.2 s"
     assert signed(0.0123, 2) == "+1.23 pt"
     assert format_cell("test acc", 0.5) == "50.00 %" and format_cell("params", 10) == "10"
+    assert format_cell("test acc std", 0.0036) == "0.36 %" and format_cell("gap (acc) std", 0.01) == "1.00 %"
+    assert format_cell("seconds to target std", 3.51) == "3.5"
 
 
 def test_fetcher_reads_only_the_project(tmp_path):

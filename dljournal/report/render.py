@@ -273,8 +273,8 @@ def format_cell(column: str, value: Any) -> str:
     """Numbers formatted by what the column holds (accuracy, parameters, seconds, ...)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "n/a" if value is None else str(value)
-    c = column.lower()
-    if c.endswith("acc") or "accuracy" in c or c.endswith("acc (%)"):
+    c = column.lower().removesuffix(" std")  # a spread is printed like the value it spreads
+    if c.endswith("acc") or "accuracy" in c or c.endswith("acc (%)") or c.startswith("gap (acc"):
         return pct(value, 2)
     if "param" in c or isinstance(value, int):
         return count(value)
