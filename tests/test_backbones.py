@@ -80,6 +80,58 @@ def test_torchvision_weights_are_read_from_the_hub_cache(empty_hub):
         assert bb.model(x).shape == (2, 512)
 
 
+@pytest.fixture
+def online(monkeypatch):
+    monkeypatch.delenv("DLJOURNAL_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+
+def test_missing_weights_are_downloaded_the_torchvision_way(empty_hub, online, monkeypatch):
+    import torchvision
+
+    reference = torchvision.models.resnet18()
+    fetched = []
+
+    def download(url, progress=True, check_hash=False):  # torch.hub's download, without a network
+        fetched.append(url)
+        path = empty_hub / "checkpoints" / url.rsplit("/", 1)[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(reference.state_dict(), path)
+        return reference.state_dict()
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", download)
+    bb = load_backbone("resnet18")
+    assert fetched == ["https://download.pytorch.org/models/resnet18-f37072fd.pth"]
+    assert bb.substitute_for is None and torch.equal(bb.model.conv1.weight, reference.conv1.weight)
+
+
+def test_a_failed_download_is_one_line_and_the_substitute(empty_hub, online, monkeypatch):
+    import urllib.error
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    monkeypatch.setattr(torch.hub, "load", no_network)
+    for name in ("resnet18", "dinov2_vits14"):
+        bb = load_backbone(name)
+        assert bb.substitute_for == name and "\n" not in bb.message
+        assert "download failed (URLError" in bb.message and "EfficientNet-Lite0" in bb.message
+
+
+@pytest.mark.parametrize("switch", ["DLJOURNAL_OFFLINE", "HF_HUB_OFFLINE"])
+def test_offline_never_downloads(empty_hub, online, monkeypatch, switch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a download was attempted offline")
+
+    monkeypatch.setenv(switch, "1")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", forbidden)
+    monkeypatch.setattr(torch.hub, "load", forbidden)
+    for name in ("resnet18", "dinov2_vits14"):
+        bb = load_backbone(name)
+        assert bb.substitute_for == name and "offline" in bb.message and "not downloaded" in bb.message
+
+
 def test_unknown_backbone_is_one_clear_line():
     with pytest.raises(ProjectError, match="unknown backbone 'resnet181'"):
         load_backbone("resnet181")

@@ -91,6 +91,7 @@ def test_help_explains_every_option(capsys):
         "--author": "title page",
         "--seed": "cache key",
         "--build-dir": "TensorBoard",
+        "--offline": "download nothing",
     }
     flat = " ".join(out.split("options:", 1)[1].split())  # past the usage line; argparse wraps help text
     for option, words in explained.items():
