@@ -30,41 +30,16 @@ def test_bad_profile(capsys, repo_project):
 
 
 def test_bad_data_root_fails_with_the_path(capsys, repo_project, tmp_path):
+    def argv(data_root):
+        base = "run --report cpsc8430_hw1 --only EXP02 --profile quick".split()
+        return [*base, "--data-root", str(data_root), "--build-dir", str(tmp_path / "b")]
+
     # no data root at all: one line, before anything runs
-    err = one_line_error(
-        capsys,
-        [
-            "run",
-            "--report",
-            "cpsc8430_hw1",
-            "--only",
-            "EXP02",
-            "--profile",
-            "quick",
-            "--data-root",
-            str(tmp_path / "nowhere"),
-            "--build-dir",
-            str(tmp_path / "b"),
-        ],
-    )
+    err = one_line_error(capsys, argv(tmp_path / "nowhere"))
     assert f"data root {tmp_path / 'nowhere'} is not a folder (needed by EXP02 for mnist)" in err
     # a data root without the dataset: the experiment fails with one line naming the file
     (tmp_path / "empty").mkdir()
-    code = main(
-        [
-            "run",
-            "--report",
-            "cpsc8430_hw1",
-            "--only",
-            "EXP02",
-            "--profile",
-            "quick",
-            "--data-root",
-            str(tmp_path / "empty"),
-            "--build-dir",
-            str(tmp_path / "b"),
-        ]
-    )
+    code = main(argv(tmp_path / "empty"))
     assert code == 1
     err = capsys.readouterr().err
     assert f"file not found: {tmp_path / 'empty' / 'MNIST' / 'raw'}" in err and "Traceback" not in err

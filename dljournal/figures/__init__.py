@@ -7,13 +7,7 @@ Experiments use this package as ``from dljournal import viz``.
 """
 
 from . import charts, curves, images, studies, style  # noqa: F401  (register every kind)
-from .charts import (
-    confusion_matrix,
-    draw_bars,
-    draw_confusion,
-    draw_embedding,
-    draw_hist,
-)
+from .charts import confusion_matrix, draw_bars, draw_confusion, draw_embedding, draw_hist
 from .curves import (
     draw_curves,
     draw_fit,
@@ -25,14 +19,7 @@ from .curves import (
     draw_xy,
     learning_curves,
 )
-from .images import (
-    activation_grid,
-    explanation_grid,
-    frame_grid,
-    image_grid,
-    image_rows,
-    kernel_grid,
-)
+from .images import activation_grid, explanation_grid, frame_grid, image_grid, image_rows, kernel_grid
 from .registry import Spec, get_kind, kinds, register_figure, register_panel
 from .studies import study_history, study_slices
 from .style import PANEL_HEIGHT, WIDTH, panels, side_by_side

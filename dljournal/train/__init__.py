@@ -9,16 +9,7 @@ import torch
 
 from .callbacks import GradNorm, KeepBest, WeightSnapshots
 from .config import TrainConfig
-from .loop import (
-    Callback,
-    Diverged,
-    FitState,
-    History,
-    evaluate,
-    fit,
-    pick_device,
-    predict,
-)
+from .loop import Callback, Diverged, FitState, History, evaluate, fit, pick_device, predict
 from .step import Logs, Means, Step, Supervised
 
 __all__ = [

@@ -19,27 +19,11 @@ from dljournal.analysis.frechet import (
     mean_pairwise_distance,
     spread,
 )
-from dljournal.gan import (
-    Discriminator,
-    GanConfig,
-    Generator,
-    dcgan_init,
-    generate,
-    get_variant,
-    to_uint8,
-    train_gan,
-)
+from dljournal.gan import Discriminator, GanConfig, Generator, dcgan_init, generate, get_variant, to_uint8, train_gan
 from dljournal.project import ProjectError
 from dljournal.train import count_params
 
-from .common import (
-    DATASET,
-    JPEG_NOTE,
-    as_uint8,
-    balanced_classes,
-    pixels,
-    show_epochs,
-)
+from .common import DATASET, JPEG_NOTE, as_uint8, balanced_classes, pixels, show_epochs
 
 COLS = 8  # fixed-noise images per row of the sample grids
 

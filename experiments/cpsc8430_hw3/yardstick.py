@@ -9,13 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from dljournal import Context, Result, experiment, viz
-from dljournal.analysis.frechet import (
-    class_entropy,
-    feature_space,
-    fit_gaussian,
-    frechet_distance,
-    knn_labels,
-)
+from dljournal.analysis.frechet import class_entropy, feature_space, fit_gaussian, frechet_distance, knn_labels
 
 from .common import DATASET, JPEG_NOTE, as_uint8, pixels
 

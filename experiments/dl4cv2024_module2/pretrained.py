@@ -171,7 +171,7 @@ def finetune(ctx: Context) -> Result:
                 ),
                 f"Convergence of the chosen configuration of each method on the validation images, against epochs "
                 f"and wall time ({label}).",
-            ),
+            )
         },
         notes=[bb.message if bb.substitute_for else f"Backbone: {bb.message}", JPEG],
     )
