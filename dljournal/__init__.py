@@ -7,9 +7,9 @@ report builder merges them with the markdown journal into a PDF.
 from . import (
     figures as viz,  # figure specs: what to draw; the report draws them at build time
 )
-from .context import Context
-from .registry import experiment
-from .result import Result
+from .core.context import Context
+from .core.registry import experiment
+from .core.result import Result
 from .train import TrainConfig, count_params, evaluate, fit, predict
 
 __all__ = ["viz", "experiment", "Result", "Context", "TrainConfig", "fit", "evaluate", "predict", "count_params"]

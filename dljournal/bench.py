@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from .cache import resolve_data_root
+from .core.cache import resolve_data_root
+from .core.files import atomic_write_text
+from .core.project import Project
 from .data import load_dataset
-from .files import atomic_write_text
 from .models import create_model
-from .project import Project
 from .train import TrainConfig, evaluate, fit, seed_everything
 from .train.config import lr_factor
 

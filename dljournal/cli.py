@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from .preflight import SEED_MAX
-from .profiles import PROFILES
-from .project import Project, ProjectError
+from .core.preflight import SEED_MAX
+from .core.profiles import PROFILES
+from .core.project import Project, ProjectError
 
 DESCRIPTION = """\
 An experiment journal as code. `run` trains the experiments of a report (skipping those whose
@@ -142,13 +142,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .registry import load_experiments
+    from .core.registry import load_experiments
 
     project = Project.find(build=args.build_dir)
     report = args.report or project.default_report
     reports = load_experiments(project, report)
     if report not in reports:
-        from .registry import experiments_for
+        from .core.registry import experiments_for
 
         experiments_for(report)  # raises the one-line error with close names
 
@@ -165,9 +165,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         output_path(project, load_report_spec(project, report), args.author, args.output)
 
     if args.command in ("run", "report"):
-        from .runner import RunOptions, list_state, run
+        from .core.runner import RunOptions, list_state, run
 
-        if args.offline:  # read by dljournal.backbones, and by Hugging Face's own downloads
+        if args.offline:  # read by dljournal.models.backbones, and by Hugging Face's own downloads
             os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
 
         opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed)

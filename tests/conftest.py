@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("DLJOURNAL_OFFLINE", "1")  # tests never download weights (tests of downloads patch them)
 
-from dljournal.project import Project
-from dljournal.registry import EXPERIMENTS, load_experiments
+from dljournal.core.project import Project
+from dljournal.core.registry import EXPERIMENTS, load_experiments
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -50,8 +50,8 @@ def smoke_build(repo_project, tmp_path_factory):
     Each report is built once per session, into its own build folder, with no data root at all:
     the smoke profile must not touch real data.
     """
+    from dljournal.core.runner import RunOptions, run
     from dljournal.report import build_report
-    from dljournal.runner import RunOptions, run
 
     built = {}
 
@@ -101,7 +101,7 @@ def findings_module(report: str):
 
 def cached_results(report: str, exp_ids) -> dict:
     """The repository's cached results of ``report`` (build/results), or a skip saying what to run."""
-    from dljournal.store import CorruptResult, ResultStore
+    from dljournal.core.store import CorruptResult, ResultStore
 
     store = ResultStore(REPO / "build" / "results")
     try:

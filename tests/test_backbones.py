@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
-from dljournal.backbones import Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path, load_backbone
+from dljournal.core.project import ProjectError
 from dljournal.data.tensors import Normalisation
-from dljournal.project import ProjectError
+from dljournal.models.backbones import Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path, load_backbone
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from dljournal.analysis.bleu import average_bleu1, bleu1, corpus_bleu4
-from dljournal.project import ProjectError
+from dljournal.core.project import ProjectError
 
 
 def test_bleu1_clips_counts_papineni_example():

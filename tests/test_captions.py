@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
+from dljournal.core.project import ProjectError
 from dljournal.data import data_identity, load_dataset
 from dljournal.data.captions import (
     BOS,
@@ -22,7 +23,6 @@ from dljournal.data.captions import (
     vocab_sizes,
     word_counts,
 )
-from dljournal.project import ProjectError
 
 
 def test_tokenize_lowercases_and_drops_punctuation():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from dljournal.core.project import ProjectError
 from dljournal.data import load_dataset
 from dljournal.data.cifar import CIFAR10_CLASSES, decode_images
-from dljournal.project import ProjectError
 
 
 def jpeg_blob(images: np.ndarray, fmt: str = "PNG") -> tuple[np.ndarray, np.ndarray]:

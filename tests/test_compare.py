@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from dljournal.compare import compare_seeds, compare_stats
+from dljournal.study.compare import compare_seeds, compare_stats
 
 
 def test_a_clear_difference_is_stated_with_its_test():
@@ -32,8 +32,8 @@ def test_too_few_seeds_never_claim_a_difference():
 def test_template_filter(tmp_path):
     from test_report import journal
 
+    from dljournal.core.result import StoredResult
     from dljournal.report.render import Journal  # noqa: F401  (the filter is registered with the journal)
-    from dljournal.result import StoredResult
 
     res = StoredResult(
         "EXP02",

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from dljournal import context
-from dljournal.context import Context
-from dljournal.profiles import get_profile
-from dljournal.project import ProjectError
-from dljournal.registry import ExperimentSpec
+from dljournal.core import context
+from dljournal.core.context import Context
+from dljournal.core.profiles import get_profile
+from dljournal.core.project import ProjectError
+from dljournal.core.registry import ExperimentSpec
 
 
 def make_ctx(project, data=("cifar10",), seed: int = 0, exp_id: str = "EXP01") -> Context:

@@ -19,11 +19,11 @@ import pytest
 import torch
 
 from dljournal import dashboard as dash
+from dljournal.core.project import ProjectError
+from dljournal.core.store import ResultStore
 from dljournal.data import load_dataset
 from dljournal.data.cifar import to_dataset
-from dljournal.project import ProjectError
-from dljournal.stats import confused_pairs
-from dljournal.store import ResultStore
+from dljournal.study.stats import confused_pairs
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES = ("a", "b", "c")
@@ -106,7 +106,7 @@ def test_the_first_experiment_with_predictions_is_chosen(tmp_path):
 
 
 def test_the_default_report_is_one_with_predictions(tmp_path):
-    from dljournal.project import Project
+    from dljournal.core.project import Project
 
     project = Project.from_config(tmp_path, {"default_report": "hw1"}, build=tmp_path / "build")
     with pytest.raises(ProjectError, match="no cached result .* has artifacts/predictions.pt"):

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from dljournal.core.project import ProjectError
 from dljournal.data import data_identity, load_dataset, sample_function
 from dljournal.data.tensors import Normalisation, Split
-from dljournal.project import ProjectError
 
 
 def test_function_targets():

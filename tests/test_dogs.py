@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
+from dljournal.core.project import ProjectError
 from dljournal.data import dogs, load_dataset
-from dljournal.project import ProjectError
 
 RED, BLUE = (200, 30, 20), (20, 40, 210)
 

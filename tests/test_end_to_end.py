@@ -7,13 +7,13 @@ import pytest
 from conftest import REPO
 from pypdf import PdfReader
 
+from dljournal.core.project import Project
+from dljournal.core.registry import experiments_for, load_experiments, reports
+from dljournal.core.result import FIGURE_ARRAYS
+from dljournal.core.runner import RunOptions, run
 from dljournal.figures.render import render
 from dljournal.figures.spec import Arrays
-from dljournal.project import Project
-from dljournal.registry import experiments_for, load_experiments, reports
 from dljournal.report.views import num, pct
-from dljournal.result import FIGURE_ARRAYS
-from dljournal.runner import RunOptions, run
 
 load_experiments(Project.find(REPO))
 REPORTS = [r for r in reports() if not r.startswith("t_")]

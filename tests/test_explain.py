@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from dljournal.analysis import capture_activations
-from dljournal.explain import ascend, grad_cam, objectives, saliency, target_name
+from dljournal.analysis.explain import ascend, grad_cam, objectives, saliency, target_name
 from dljournal.models import create_model
 
 

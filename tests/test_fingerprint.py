@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 from conftest import load_module, make_project
 
-from dljournal.cache import cache_key, key_parts
-from dljournal.profiles import get_profile
-from dljournal.registry import get_experiment
+from dljournal.core.cache import cache_key, key_parts
+from dljournal.core.profiles import get_profile
+from dljournal.core.registry import get_experiment
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
 
@@ -80,7 +80,7 @@ def test_config_profile_seed_change_the_key(tmp_path):
 
 def test_engine_code_counts(tmp_path, monkeypatch):
     """An experiment's key covers the engine modules it reaches (here through Context -> data)."""
-    import dljournal.fingerprint as fp
+    import dljournal.core.fingerprint as fp
 
     base = keys(tmp_path)["EXP01"]["code"]
     real = fp._tree_hash
@@ -143,10 +143,10 @@ def test_keys_are_the_same_in_every_process(repo_project, tmp_path):
     script = f"""
 import json, dataclasses
 from pathlib import Path
-from dljournal.project import Project
-from dljournal.registry import load_experiments, experiments_for
-from dljournal.profiles import get_profile
-from dljournal.cache import key_parts
+from dljournal.core.project import Project
+from dljournal.core.registry import load_experiments, experiments_for
+from dljournal.core.profiles import get_profile
+from dljournal.core.cache import key_parts
 p = dataclasses.replace(Project.find(Path({str(repo_project.root)!r})), build=Path({str(tmp_path)!r}))
 load_experiments(p)
 print(json.dumps({{s.id: key_parts(s, get_profile("quick"), p, Path("/nonexistent"), 0)
@@ -162,7 +162,7 @@ print(json.dumps({{s.id: key_parts(s, get_profile("quick"), p, Path("/nonexisten
 
 def test_models_count_only_when_used(repo_project, tmp_path, monkeypatch):
     """EXP02 names cnn_shallow and cnn_deep in its config: their module counts, other models' don't."""
-    import dljournal.fingerprint as fp
+    import dljournal.core.fingerprint as fp
 
     spec = get_experiment("cpsc8430_hw1", "EXP02")
     real = fp._tree_hash

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from dljournal.core.project import ProjectError
 from dljournal.data import Split
 from dljournal.gan import (
     ACGAN,
@@ -34,7 +35,6 @@ from dljournal.gan.variants import (
     wasserstein_critic,
     wasserstein_generator,
 )
-from dljournal.project import ProjectError
 
 
 def models(variant, width=8, z_dim=16, classes=10):

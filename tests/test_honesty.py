@@ -19,13 +19,13 @@ from dljournal.analysis import (
     interpolation_curve,
     recompute_batchnorm,
 )
+from dljournal.analysis.explain import centre_share
+from dljournal.core.project import ProjectError
 from dljournal.data import Dataset, Split
 from dljournal.data.tensors import SelectionOnTest
-from dljournal.explain import centre_share
-from dljournal.project import ProjectError
-from dljournal.sweep import Variant, grid, sweep
+from dljournal.study.sweep import Variant, grid, sweep
+from dljournal.study.tune import Pruning
 from dljournal.train import Diverged, KeepBest, TrainConfig, fit
-from dljournal.tune import Pruning
 
 
 def blobs(n: int = 64, seed: int = 0) -> Dataset:
@@ -110,7 +110,7 @@ def test_keep_best_restores_the_epoch_chosen_on_validation():
 def test_runner_fails_an_experiment_that_selects_on_test_with_one_line(tmp_path, capsys, scoped_experiments):
     from conftest import load_module, make_project
 
-    from dljournal.runner import RunOptions, run
+    from dljournal.core.runner import RunOptions, run
 
     project = make_project(tmp_path)
     load_module(

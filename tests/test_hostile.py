@@ -18,10 +18,10 @@ from conftest import REPO, make_project
 from pypdf import PdfReader
 
 from dljournal.cli import main
+from dljournal.core.result import StoredResult
+from dljournal.core.store import ResultStore
 from dljournal.report import ReportError
 from dljournal.report.render import Journal, ReportSpec
-from dljournal.result import StoredResult
-from dljournal.store import ResultStore
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
 
@@ -29,7 +29,7 @@ EXPERIMENTS = """
 import os, sys, time
 import numpy as np
 from dljournal import Result, experiment, viz
-from dljournal.project import ProjectError
+from dljournal.core.project import ProjectError
 
 def figure():
     return viz.draw_xy(np.arange(2), {{"line": [0, 1]}}, "x", "y")  # x: an array, stored beside
@@ -258,7 +258,7 @@ def test_build_dir_that_is_a_file(proj, capsys):
 
 
 def test_read_only_build_dir_is_found_before_training(proj, capsys, monkeypatch):
-    import dljournal.preflight
+    import dljournal.core.preflight
 
     if os.geteuid() != 0:  # a real read-only folder; root writes anyway, so it plays one below
         (proj.root / "ro").mkdir(mode=0o500)
@@ -267,20 +267,22 @@ def test_read_only_build_dir_is_found_before_training(proj, capsys, monkeypatch)
     def refuse(folder):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(dljournal.preflight, "_probe", refuse)
+    monkeypatch.setattr(dljournal.core.preflight, "_probe", refuse)
     err = one_line(capsys, "report", "--profile", "smoke")  # one line: nothing ran before it
     assert "cannot write to" in err and "Permission denied" in err
     assert not proj.results.exists() or not any(proj.results.iterdir())
 
 
 def test_output_folder_or_unwritable(proj, capsys, monkeypatch):
-    import dljournal.preflight
+    import dljournal.core.preflight
 
     smoke(capsys)
     (proj.root / "outdir").mkdir()
     assert "is a folder; give a file name" in one_line(capsys, "build", "--output", proj.root / "outdir")
     assert "is a file, not a folder" in one_line(capsys, "build", "--output", proj.root / "pyproject.toml" / "x.pdf")
-    monkeypatch.setattr(dljournal.preflight, "_probe", lambda f: (_ for _ in ()).throw(PermissionError(13, "Denied")))
+    monkeypatch.setattr(
+        dljournal.core.preflight, "_probe", lambda f: (_ for _ in ()).throw(PermissionError(13, "Denied"))
+    )
     assert "(--output): cannot write to" in one_line(
         capsys, "report", "--profile", "smoke", "--force", "--output", proj.root / "o" / "r.pdf"
     )

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dljournal import kerasnets as kn  # selects Keras's torch backend before Keras loads
+from dljournal.core.project import ProjectError
 from dljournal.data import load_dataset
 from dljournal.models import create_model, model_entry
-from dljournal.project import ProjectError
 from dljournal.train import TrainConfig, count_params
+from dljournal.train import keras as kn  # selects Keras's torch backend before Keras loads
 from dljournal.train.config import lr_factor
 
 # Keras's torch backend converts tensors with np.array(x, copy=False) first; numpy 2 warns, Keras falls back
@@ -83,9 +83,9 @@ def test_keras_losses_are_the_engines(tmp_path):
 
 
 def test_thin_vgg16_matches_too():
-    from dljournal.kerasnets import keras_count_params, keras_vgg16
     from dljournal.models import create_model
     from dljournal.train import count_params
+    from dljournal.train.keras import keras_count_params, keras_vgg16
 
     for width in (0.25, 0.5):
         assert keras_count_params(keras_vgg16(width=width)) == count_params(create_model("vgg16", width=width))

@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
+from dljournal.core.project import ProjectError
 from dljournal.data import kth, load_dataset
-from dljournal.project import ProjectError
 
 SEQUENCES = (  # KTH's own layout: tabs, CRLF, a "*missing*" line, 3 ranges, stray spaces
     "person01_boxing_d1\t\tframes\t1-12, 13-30\r\n"

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from dljournal.core.project import ProjectError
 from dljournal.models import create_model, list_models, model_entry
 from dljournal.models.mlp import mlp_params
-from dljournal.project import ProjectError
 from dljournal.train import count_params
 
 

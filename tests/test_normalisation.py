@@ -94,8 +94,8 @@ def test_cifar_loader_records_its_training_statistics():
 
 
 def test_dashboard_pixels_of_normalised_and_uint8_images():
+    from dljournal.core.project import ProjectError
     from dljournal.dashboard.predictions import to_uint8
-    from dljournal.project import ProjectError
 
     u = every_pixel(3)[:4]
     assert np.array_equal(to_uint8(CIFAR_LIKE.apply(u.float() / 255), CIFAR_LIKE), u.permute(0, 2, 3, 1).numpy())

@@ -3,13 +3,13 @@ import dataclasses
 import pytest
 
 from dljournal import Result, experiment
+from dljournal.core.profiles import get_profile, resolve
+from dljournal.core.project import ProjectError
+from dljournal.core.registries import Registry
+from dljournal.core.registry import EXPERIMENTS, ExperimentSpec, experiments_for, get_experiment
 from dljournal.data.registry import DATASETS, DatasetInfo
 from dljournal.figures.registry import KINDS, Kind
 from dljournal.models import MODELS, ModelEntry
-from dljournal.profiles import get_profile, resolve
-from dljournal.project import ProjectError
-from dljournal.registries import Registry
-from dljournal.registry import EXPERIMENTS, ExperimentSpec, experiments_for, get_experiment
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
 
@@ -117,7 +117,7 @@ def test_loading_one_report_imports_only_its_package(tmp_path):
 
     from conftest import make_project
 
-    from dljournal.registry import load_experiments
+    from dljournal.core.registry import load_experiments
 
     project = make_project(tmp_path / "proj_load_one")
     exp = project.experiments

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from dljournal.core.result import StoredResult
 from dljournal.report import ReportError
 from dljournal.report.pdf import project_fetcher
 from dljournal.report.render import Journal, ReportSpec, format_cell, load_report_spec
 from dljournal.report.views import count, num, pct, seconds, signed
-from dljournal.result import StoredResult
 
 
 def stored(tmp_path: Path, **metrics) -> StoredResult:

@@ -12,11 +12,11 @@ import time
 import pytest
 from conftest import load_module, make_project
 
-from dljournal.cache import cache_state, key_parts
-from dljournal.profiles import get_profile
-from dljournal.registry import get_experiment
-from dljournal.runner import RunOptions, list_state, run
-from dljournal.store import ResultStore
+from dljournal.core.cache import cache_state, key_parts
+from dljournal.core.profiles import get_profile
+from dljournal.core.registry import get_experiment
+from dljournal.core.runner import RunOptions, list_state, run
+from dljournal.core.store import ResultStore
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak
 
@@ -105,8 +105,8 @@ def _spawn(project, report, env, tmp_path):
         import importlib.util
         spec = importlib.util.spec_from_file_location("{report}_mod", {str(project.experiments / (report + ".py"))!r})
         mod = importlib.util.module_from_spec(spec); sys.modules["{report}_mod"] = mod; spec.loader.exec_module(mod)
-        from dljournal.project import Project
-        from dljournal.runner import RunOptions, run
+        from dljournal.core.project import Project
+        from dljournal.core.runner import RunOptions, run
         from pathlib import Path
         project = Project.from_config(Path({str(project.root)!r}), {{"default_report": ""}})
         sys.exit(run(project, RunOptions(report="{report}", profile="smoke", force=True)))
@@ -204,7 +204,7 @@ def one(ctx):
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite_metrics_are_stored_as_null(tmp_path, bad):
-    from dljournal.result import jsonable
+    from dljournal.core.result import jsonable
 
     assert jsonable({"a": bad, "b": [1, bad]}) == {"a": None, "b": [1, None]}
 

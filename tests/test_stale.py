@@ -7,8 +7,8 @@ import pytest
 from pypdf import PdfReader
 from test_hostile import cli, one_line, proj, smoke  # noqa: F401  (proj is a fixture)
 
-from dljournal.cache import changed_parts
-from dljournal.staleness import stale_parts
+from dljournal.core.cache import changed_parts
+from dljournal.core.staleness import stale_parts
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")
 
@@ -60,9 +60,9 @@ def draw_line(ax, y):
 def test_restyling_a_figure_kind_redraws_it_and_retrains_nothing(proj, capsys):  # noqa: F811 (a fixture)
     from conftest import load_module
 
-    from dljournal.project import Project
-    from dljournal.staleness import stale_results
-    from dljournal.store import ResultStore
+    from dljournal.core.project import Project
+    from dljournal.core.staleness import stale_results
+    from dljournal.core.store import ResultStore
 
     kind = f"line_{proj.pkg}"
     figs = proj.root / proj.pkg / "figs.py"

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from dljournal.sweep import summarise
-from dljournal.tables import compare_runs
+from dljournal.study.sweep import summarise
+from dljournal.study.tables import compare_runs
 from dljournal.train import History
 from dljournal.train.run import Run
 

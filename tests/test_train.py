@@ -10,7 +10,7 @@ from dljournal.data import sample_function
 from dljournal.data.synthetic import prototype_images
 from dljournal.models import create_model
 from dljournal.observe import TensorBoard
-from dljournal.stats import aggregate, median_index
+from dljournal.study.stats import aggregate, median_index
 from dljournal.train import GradNorm, TrainConfig, evaluate, fit, seed_everything
 from dljournal.train.config import lr_factor
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from dljournal.data.tensors import Split
+from dljournal.study.tune import Pruning, finished, optimize, plots, study
 from dljournal.train import TrainConfig, fit
-from dljournal.tune import Pruning, finished, optimize, plots, study
 
 
 def test_interrupted_study_resumes(tmp_path):

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from ..project import ProjectError
+from ..core.project import ProjectError
 
 
 @lru_cache(maxsize=8192)

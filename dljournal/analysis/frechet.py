@@ -154,7 +154,7 @@ def feature_space() -> FeatureSpace:
     try:
         return inception_fid()
     except WeightsMissing as missing:
-        from ..backbones import load_backbone
+        from ..models.backbones import load_backbone
 
         bb = load_backbone("efficientnet_lite0")
         return FeatureSpace(

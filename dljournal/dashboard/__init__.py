@@ -16,8 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
-from ..cache import resolve_data_root
-from ..project import Project, ProjectError
+from ..core.cache import resolve_data_root
+from ..core.project import Project, ProjectError
 from .app import ADDRESS, INSTALL, _listening, build_dataset, connect, import_fiftyone, mongod, serve
 from .predictions import (
     ARTIFACT,

@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..project import ProjectError
-from ..stats import confused_pairs
+from ..core.project import ProjectError
+from ..study.stats import confused_pairs
 from .predictions import Predictions, confident_mistakes
 
 ADDRESS = "127.0.0.1"  # local servers bind to loopback only

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.project import ProjectError
+from ..core.store import CorruptResult, load_artifact
 from ..data.tensors import Normalisation
-from ..project import ProjectError
-from ..store import CorruptResult, load_artifact
 
 ARTIFACT = "predictions"
 KEYS = ("labels", "probs", "embeddings", "tsne", "classes")  # and optionally "index"

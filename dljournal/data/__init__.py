@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write_text, file_sha256, sha
-from ..project import ProjectError
-from ..registries import import_submodules
+from ..core.files import atomic_write_text, file_sha256, sha
+from ..core.project import ProjectError
+from ..core.registries import import_submodules
 from .functions import FUNCTIONS, sample_function
 from .registry import DATASETS, DatasetInfo, get_info, register_dataset, require
 from .tensors import Dataset, Normalisation, Split

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..project import ProjectError
+from ..core.project import ProjectError
 from .registry import DatasetInfo, register_dataset, require
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3  # fixed ids: the model and the loss rely on them

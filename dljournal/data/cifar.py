@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_file, file_sha256, sha
-from ..project import ProjectError
+from ..core.files import atomic_file, file_sha256, sha
+from ..core.project import ProjectError
 from .registry import DatasetInfo, register_dataset, require
 from .synthetic import prototype_images
 from .tensors import Dataset, Normalisation, Split

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..project import ProjectError
+from ..core.project import ProjectError
 from .cifar import cached_arrays
 from .moving_mnist import bounce
 from .registry import DatasetInfo, register_dataset, require

@@ -7,8 +7,8 @@ import hashlib
 import io
 from pathlib import Path
 
-from ..files import sha
-from ..project import ProjectError
+from ..core.files import sha
+from ..core.project import ProjectError
 from .registry import DatasetInfo, register_dataset, require
 from .synthetic import prototype_images
 from .tensors import Dataset, Normalisation, Split

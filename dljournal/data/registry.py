@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..project import ProjectError
-from ..registries import Registry
+from ..core.project import ProjectError
+from ..core.registries import Registry
 
 
 @dataclass(frozen=True)

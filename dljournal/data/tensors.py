@@ -8,7 +8,7 @@ from typing import Literal
 
 import torch
 
-from ..project import ProjectError
+from ..core.project import ProjectError
 
 Role = Literal["train", "val", "test"]
 

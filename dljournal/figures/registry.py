@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fingerprint import code_hash
-from ..registries import Registry
+from ..core.fingerprint import code_hash
+from ..core.registries import Registry
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..project import ProjectError
+from ..core.project import ProjectError
 
 Logs = dict[str, torch.Tensor]  # detached scalars, averaged by the loop (no sync per step)
 Optimizer = torch.optim.Optimizer

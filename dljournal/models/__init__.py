@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..registries import Registry, import_submodules
+from ..core.registries import Registry, import_submodules
 
 Factory = Callable[..., nn.Module]
 

@@ -3,7 +3,7 @@
 Layers carry their papers' names (``conv1``, ``conv3_2``, ``layer2``...) so that activation
 captures, Grad-CAM and filter visualisations can name them. ReLUs are not in-place: forward hooks
 then see each layer's own output, not one a later ReLU has overwritten.
-``dljournal.kerasnets`` builds the same three networks in Keras with identical parameter counts.
+``dljournal.train.keras`` builds the same three networks in Keras with identical parameter counts.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..preflight import ensure_writable
-from ..project import Project, ProjectError
-from ..registry import experiments_for, get_experiment
-from ..staleness import stale_results
-from ..store import CorruptResult, ResultStore
+from ..core.preflight import ensure_writable
+from ..core.project import Project, ProjectError
+from ..core.registry import experiments_for, get_experiment
+from ..core.staleness import stale_results
+from ..core.store import CorruptResult, ResultStore
 from .pdf import write_pdf
 from .render import Journal
 from .spec import ReportSpec, load_report_spec, safe_file_part

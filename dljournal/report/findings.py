@@ -18,8 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..project import Project
-from ..result import StoredResult
+from ..core.project import Project
+from ..core.result import StoredResult
 from .views import ReportError
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..files import chmod_umask
+from ..core.files import chmod_umask
 from .views import ReportError
 
 

@@ -12,8 +12,8 @@ import jinja2
 import markdown
 from markupsafe import Markup, escape
 
-from ..project import Project
-from ..result import StoredResult
+from ..core.project import Project
+from ..core.result import StoredResult
 from .findings import compute_findings
 from .sandbox import Helper, JournalSandbox, error_line
 from .spec import ReportSpec, load_report_spec

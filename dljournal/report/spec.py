@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..project import Project
+from ..core.project import Project
 from .views import ReportError
 
 MAX_NAME_PART = 64  # characters of the author in a file name (a 300-character one hit ENAMETOOLONG)

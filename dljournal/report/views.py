@@ -10,8 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..project import ProjectError
-from ..result import StoredResult
+from ..core.project import ProjectError
+from ..core.result import StoredResult
 
 
 class ReportError(ProjectError):
@@ -162,7 +162,7 @@ def beats(a: Any, b: Any, key: str) -> bool:
 
 
 def _compare(a: Any, b: Any, key: str):
-    from ..compare import compare_stats
+    from ..study.compare import compare_stats
 
     return compare_stats(a[key], a[f"{key}_std"], int(a["seeds"]), b[key], b[f"{key}_std"], int(b["seeds"]))
 

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..core.project import ProjectError
 from ..data.tensors import Dataset, Split, require_not_test
-from ..project import ProjectError
 from .config import TrainConfig, loss_fn
 from .step import Augmentation, Means, Step, Supervised
 from .step import autocast as _autocast

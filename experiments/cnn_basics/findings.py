@@ -11,8 +11,8 @@ from typing import Any
 
 from scipy import stats
 
-from dljournal.compare import ALPHA, compare_stats
-from dljournal.result import StoredResult
+from dljournal.core.result import StoredResult
+from dljournal.study.compare import ALPHA, compare_stats
 
 # ---- thresholds, each with its reason ----------------------------------------------------------
 # Grid cells within 2 pt of validation accuracy: one short run each on a few thousand validation

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dljournal import Context, Result, TrainConfig, experiment, viz
-from dljournal.kerasnets import create_keras_model, keras_train
 from dljournal.models import create_model
-from dljournal.sweep import grid
-from dljournal.tables import compare_runs
+from dljournal.study.sweep import grid
+from dljournal.study.tables import compare_runs
+from dljournal.train.keras import create_keras_model, keras_train
 
 FRAMEWORKS_NOTE = (
     "Both frameworks train the same architecture (equal parameter counts) with the same "

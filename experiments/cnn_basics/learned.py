@@ -1,5 +1,5 @@
 """EXP04: what the PyTorch ResNet-8 of EXP03 learned: filters, activations, gradient ascent,
-Grad-CAM and saliency (the engine's dljournal.explain)."""
+Grad-CAM and saliency (the engine's dljournal.analysis.explain)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 from dljournal import Context, Result, experiment, predict, viz
 from dljournal.analysis import capture_activations
-from dljournal.explain import ascend, centre_share, grad_cam, saliency, target_name
+from dljournal.analysis.explain import ascend, centre_share, grad_cam, saliency, target_name
 from dljournal.models import create_model
 
 

@@ -10,11 +10,11 @@ from torch import nn
 
 from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed
-from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
-from dljournal.tables import compare_runs
+from dljournal.models.backbones import Classifier, load_backbone
+from dljournal.study.tables import compare_runs
 from dljournal.train import seed_everything
 
 

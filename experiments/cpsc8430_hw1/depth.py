@@ -9,8 +9,8 @@ from torch import nn
 from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
-from dljournal.stats import aggregate, median_index
-from dljournal.tables import compare_runs
+from dljournal.study.stats import aggregate, median_index
+from dljournal.study.tables import compare_runs
 from dljournal.train import count_layers, seed_everything
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from scipy import stats
 
-from dljournal.compare import ALPHA, Comparison, compare_stats
-from dljournal.result import StoredResult
+from dljournal.core.result import StoredResult
+from dljournal.study.compare import ALPHA, Comparison, compare_stats
 
 # ---- thresholds, each with its reason ----------------------------------------------------------
 # Midpoint MSE within 25 % of the training MSE: a model that memorised its samples would be far off

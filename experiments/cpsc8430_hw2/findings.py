@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dljournal.result import StoredResult
+from dljournal.core.result import StoredResult
 
 SPECIAL_TOKENS = 4  # <PAD>, <BOS>, <EOS>, <UNK> (dljournal.data.captions.SPECIALS) lead every vocabulary
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from dljournal.result import StoredResult
+from dljournal.core.result import StoredResult
 
 # Which experiment trains which variant: the narrative of each experiment is written about it.
 DCGAN, WGAN, WGAN_GP, ACGAN = "EXP02", "EXP03", "EXP04", "EXP05"

@@ -19,8 +19,8 @@ from dljournal.analysis.frechet import (
     mean_pairwise_distance,
     spread,
 )
+from dljournal.core.project import ProjectError
 from dljournal.gan import Discriminator, GanConfig, Generator, dcgan_init, generate, get_variant, to_uint8, train_gan
-from dljournal.project import ProjectError
 from dljournal.train import count_params
 
 from .common import DATASET, JPEG_NOTE, as_uint8, balanced_classes, pixels, show_epochs

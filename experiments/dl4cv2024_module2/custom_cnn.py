@@ -13,9 +13,9 @@ from dljournal import Context, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed, maps_2d
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
-from dljournal.stats import confused_pairs
-from dljournal.sweep import Variant, summarise, sweep
-from dljournal.tables import compare_runs
+from dljournal.study.stats import confused_pairs
+from dljournal.study.sweep import Variant, summarise, sweep
+from dljournal.study.tables import compare_runs
 
 JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."
 

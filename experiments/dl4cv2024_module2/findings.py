@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from scipy.stats import binomtest
 
-from dljournal.compare import ALPHA, Comparison, compare_stats
+from dljournal.study.compare import ALPHA, Comparison, compare_stats
 
 if TYPE_CHECKING:  # hints only
-    from dljournal.result import StoredResult
+    from dljournal.core.result import StoredResult
 
 # ---- the variant names the experiments give (custom_cnn.py, pretrained.py) ----------------------
 ARCH_BASELINE = "baseline (2-2-1 convs, 3×3)"

@@ -13,9 +13,9 @@ from torch import nn
 
 from dljournal import Context, Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
-from dljournal.backbones import Classifier, load_backbone
 from dljournal.data import Split
 from dljournal.data.augment import Augment
+from dljournal.models.backbones import Classifier, load_backbone
 from dljournal.train import KeepBest, seed_everything
 
 JPEG = "CIFAR-10 here is the shared set of all 60,000 real images as JPEG quality-75 re-encodings (not byte-exact)."

@@ -12,10 +12,10 @@ from dljournal import Context, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import capture_activations, conv_layers
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
-from dljournal.sweep import Variant, histories, summarise, sweep
-from dljournal.tables import compare_runs
+from dljournal.study.sweep import Variant, histories, summarise, sweep
+from dljournal.study.tables import compare_runs
+from dljournal.study.tune import Pruning, finished, optimize
 from dljournal.train import seed_everything
-from dljournal.tune import Pruning, finished, optimize
 
 JPEG_NOTE = "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the originals (not byte-exact)."
 

@@ -8,10 +8,10 @@ import optuna
 
 from dljournal import Context, Result, TrainConfig, experiment, fit, viz
 from dljournal.models import create_model
-from dljournal.stats import confused_pairs, per_class_recall
-from dljournal.tables import compare_runs
+from dljournal.study.stats import confused_pairs, per_class_recall
+from dljournal.study.tables import compare_runs
+from dljournal.study.tune import Pruning, finished, optimize, plots
 from dljournal.train import GradNorm, seed_everything
-from dljournal.tune import Pruning, finished, optimize, plots
 
 
 # ---- EXP01: the MLP, its learning curves, confusion matrix and gradient norms -----------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # hints only: importing the dljournal package at run time loads torch
-    from dljournal.result import StoredResult
+    from dljournal.core.result import StoredResult
 
 
 # ---- names the experiments give (cifar.py, recurrent.py) ----------------------------------------

@@ -15,7 +15,7 @@ from dljournal.data.kth import train_val
 from dljournal.data.moving_mnist import moving_mnist
 from dljournal.models import create_model
 from dljournal.models.convlstm import ConvLSTMPredictor, FrameCNN
-from dljournal.tables import compare_runs
+from dljournal.study.tables import compare_runs
 from dljournal.train import seed_everything
 
 # KTH's long action names, shortened to fit a confusion matrix's ticks

@@ -92,8 +92,8 @@ class ResultStore:
         """Write figure specs, artifacts and result.json to a staging folder, then swap it into place."""
         import torch
 
-        from .figures import Spec
-        from .figures.spec import encode, save_arrays
+        from ..figures import Spec
+        from ..figures.spec import encode, save_arrays
 
         parent = self.root / report
         parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from ..train.run import Run
 from .stats import aggregate
-from .train.run import Run
 
 COLUMNS = (
     ("params", "params"),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import optuna
 
-from .data.tensors import SelectionOnTest
-from .train.loop import Callback, FitState
+from ..data.tensors import SelectionOnTest
+from ..train.loop import Callback, FitState
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -88,7 +88,7 @@ def optimize(
 def plots(s: optuna.Study, objective: str = "validation accuracy") -> dict:
     """Figure specs of a study: optimisation history, parameter importances (fANOVA) and one slice
     per parameter, from its completed trials (drawn by the report at build time)."""
-    from . import viz
+    from .. import viz
 
     done = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     numbers, values = [t.number for t in done], [t.value for t in done]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .project import ProjectError
+from ..core.project import ProjectError
 
 
 def _select_torch_backend() -> None:
@@ -30,7 +30,7 @@ def _select_torch_backend() -> None:
     elif loaded.config.backend() != "torch":
         raise ProjectError(
             f"keras was imported with the {loaded.config.backend()!r} backend before "
-            "dljournal.kerasnets; import dljournal.kerasnets first (it selects 'torch')"
+            "dljournal.train.keras; import dljournal.train.keras first (it selects 'torch')"
         )
 
 
@@ -41,12 +41,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from keras import layers  # noqa: E402
 
-from .data.tensors import Split  # noqa: E402
-from .models.classic import VGG16_BLOCKS, vgg_width  # noqa: E402
-from .observe_keras import KerasTensorBoard  # noqa: E402
-from .train import History, TrainConfig  # noqa: E402
-from .train.config import lr_factor  # noqa: E402
-from .train.run import Run  # noqa: E402
+from ..data.tensors import Split  # noqa: E402
+from ..models.classic import VGG16_BLOCKS, vgg_width  # noqa: E402
+from ..observe.keras import KerasTensorBoard  # noqa: E402
+from . import History, TrainConfig  # noqa: E402
+from .config import lr_factor  # noqa: E402
+from .run import Run  # noqa: E402
 
 # torch's BatchNorm2d defaults (running average 0.9 old + 0.1 new, eps 1e-5), not Keras's (0.99, 1e-3)
 BN = dict(momentum=0.9, epsilon=1e-5)
@@ -244,7 +244,7 @@ def keras_train(
 ) -> Run:
     """The Keras twin of ``ctx.train``: seeded build, ``keras_fit`` with TensorBoard events under
     the experiment's folder, then one evaluation on ``test``; returns the engine's ``Run``."""
-    from .train.loop import score
+    from .loop import score
 
     keras.utils.set_random_seed(ctx.seed)
     model = build()

@@ -27,7 +27,7 @@ from .files import sha
 
 ENGINE_VERSION = "2"  # bump to invalidate every cached result (2: figures stored as specs)
 
-_ENGINE_DIR = Path(__file__).resolve().parent
+_ENGINE_DIR = Path(__file__).resolve().parents[1]  # dljournal/
 # Bookkeeping modules: they present, schedule, store or locate results but compute none, so
 # editing them keeps results fresh. A change there that does alter results bumps ENGINE_VERSION.
 _PRESENTATION = tuple(
@@ -35,23 +35,28 @@ _PRESENTATION = tuple(
     for m in (
         "report",
         "cli",
-        "runner",
-        "cache",
         "bench",
-        "store",
-        "files",
-        "provenance",
-        "project",
-        "fingerprint",
-        "registry",
-        "registries",
-        "result",
-        "preflight",
         "figures",
         "viz",
         "observe",
-        "staleness",
-        "compare",
+        "study.compare",
+        *(
+            f"core.{m}"
+            for m in (
+                "runner",
+                "cache",
+                "store",
+                "files",
+                "provenance",
+                "project",
+                "fingerprint",
+                "registry",
+                "registries",
+                "result",
+                "preflight",
+                "staleness",
+            )
+        ),
     )
 )
 # result: the container and its validation, not what goes in it; figures: drawn at build time from

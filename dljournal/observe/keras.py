@@ -1,5 +1,5 @@
 """TensorBoard events for Keras's ``model.fit`` without TensorFlow (Keras's own callback needs it):
-an observer, outside the cache key like ``dljournal.observe``. Import ``dljournal.kerasnets``
+an observer, outside the cache key like ``dljournal.observe``. Import ``dljournal.train.keras``
 first: it selects the torch backend."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .train.loop import Callback, FitState
+from ..train.loop import Callback, FitState
 
 
 def observers(tensorboard_dir):

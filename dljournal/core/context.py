@@ -10,13 +10,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .data import Dataset, Split, load_dataset
+from ..data import Dataset, Split, load_dataset
+from ..train import Callback, History, TrainConfig, count_params, fit, predict
+from ..train.loop import score
+from ..train.run import Run
 from .profiles import Profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec
-from .train import Callback, History, TrainConfig, count_params, fit, predict
-from .train.loop import score
-from .train.run import Run
 
 # decoded datasets shared by the experiments of one process, keyed on every argument of the load
 _LOADED: dict[tuple, Any] = {}
@@ -123,7 +123,7 @@ class Context:
     def study(self, name: str, direction: str = "maximize"):
         """An Optuna study in ``build/optuna/<report>.db`` named after this experiment and its
         cache key: interrupted runs resume it, a changed config starts a new one."""
-        from .tune import study
+        from ..study.tune import study
 
         return study(
             self.project.build / "optuna" / f"{self.spec.report}.db",

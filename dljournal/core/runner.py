@@ -14,17 +14,17 @@ from pathlib import Path
 
 import torch
 
+from ..observe import observers
+from ..train import seed_everything
 from . import provenance
 from .cache import cache_key, cache_state, key_parts, resolve_data_root
 from .context import Context
-from .observe import observers
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec, experiments_for, get_experiment
 from .result import Result, jsonable, split_caption, table_payload
 from .store import ResultStore, pid_alive
-from .train import seed_everything
 
 
 @dataclass(frozen=True)

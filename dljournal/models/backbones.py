@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.tensors import Normalisation
-from .project import ProjectError
+from ..core.project import ProjectError
+from ..data.tensors import Normalisation
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 

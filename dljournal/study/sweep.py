@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from .data.tensors import Split, require_not_test
+from ..data.tensors import Split, require_not_test
+from ..train import TrainConfig, evaluate, seed_everything
+from ..train.run import Run
 from .stats import aggregate
-from .train import TrainConfig, evaluate, seed_everything
-from .train.run import Run
 
 if TYPE_CHECKING:  # the context imports the engine; only its type is needed here
-    from .context import Context
+    from ..core.context import Context
 
 
 @dataclass(frozen=True)

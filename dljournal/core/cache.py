@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..data import DATASETS, data_identity
+from ..models import MODELS
 from . import fingerprint
 from .context import Context
-from .data import DATASETS, data_identity
-from .models import MODELS
 from .profiles import Profile
 from .project import Project
 from .registry import ExperimentSpec, get_experiment

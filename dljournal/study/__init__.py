@@ -1,0 +1,1 @@
+"""Studies over seeds and configurations: sweeps, Optuna tuning, summaries, comparisons and tables."""
