@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .core.preflight import SEED_MAX
 from .core.profiles import PROFILES
-from .core.project import Project, ProjectError
+from .core.project import Project, ProjectError, one_line_errors
 
 DESCRIPTION = """\
 An experiment journal as code. `run` trains the experiments of a report (skipping those whose
@@ -127,18 +127,7 @@ def _only(values: list[str]) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        return _dispatch(args)
-    except ProjectError as exc:
-        print(f"dljournal: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dljournal: interrupted; finished results are kept", file=sys.stderr)
-        return 130
-    except OSError as exc:  # a disk or folder problem no check foresaw: still one line
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"dljournal: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+    return one_line_errors("dljournal", lambda: _dispatch(args), ("interrupted; finished results are kept", 130))
 
 
 def _dispatch(args: argparse.Namespace) -> int:

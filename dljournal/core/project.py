@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +62,20 @@ class Project:
             build=(build or root / conf.get("build", "build")).resolve(),
             default_report=conf.get("default_report", ""),
         )
+
+
+def one_line_errors(prog: str, body: Callable[[], int], interrupted: tuple[str, int]) -> int:
+    """Run a command's body so that bad input is one line on stderr (exit 2), an unforeseen disk or
+    folder problem too (exit 1), and Ctrl-C prints ``interrupted``'s message and exits with its code."""
+    try:
+        return body()
+    except ProjectError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted[0]}", file=sys.stderr)
+        return interrupted[1]
+    except OSError as exc:  # no check foresaw it: still one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{prog}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

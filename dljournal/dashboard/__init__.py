@@ -13,11 +13,10 @@ import argparse
 import hashlib
 import importlib.util
 import signal
-import sys
 from pathlib import Path
 
 from ..core.cache import resolve_data_root
-from ..core.project import Project, ProjectError
+from ..core.project import Project, ProjectError, one_line_errors
 from .app import ADDRESS, INSTALL, _listening, build_dataset, connect, import_fiftyone, mongod, serve
 from .predictions import (
     ARTIFACT,
@@ -86,13 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     previous = {sig: signal.signal(sig, _stop_once) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(args)
-    except ProjectError as exc:
-        print(f"dashboard: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dashboard: stopped", file=sys.stderr)
-        return 0
+        return one_line_errors("dashboard", lambda: _run(args), ("stopped", 0))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -126,93 +126,74 @@ def to_dataset(name: str, a: dict, classes: tuple[str, ...], source: str, meta: 
     )
 
 
-# ---- CIFAR-10 ---------------------------------------------------------------------------------------
-def _c10_original(root: Path) -> Path | None:
-    folder = root / C10_ORIGINAL[0]
-    return folder if (folder / "data_batch_1").is_file() else None
+def _original_folder(root: Path, layout: tuple[str, list[str], list[str]]) -> Path | None:
+    """The original release's folder when it is there (it wins over the packed file)."""
+    folder = root / layout[0]
+    return folder if (folder / layout[1][0]).is_file() else None
 
 
-def cifar10_files(root: Path) -> list[Path]:
-    folder = _c10_original(root)
+def _files(name: str, root: Path, layout: tuple[str, list[str], list[str]], packed: str, extra=()) -> list[Path]:
+    folder = _original_folder(root, layout)
     if folder is not None:
-        return require("cifar10", folder, C10_ORIGINAL[1] + C10_ORIGINAL[2])
-    return require("cifar10", root, [C10_PACKED])
+        return require(name, folder, [*layout[1], *layout[2], *extra])
+    return require(name, root, [packed])
+
+
+def _original(folder: Path, files: tuple[list[str], list[str]], label_key: str) -> dict:
+    """The Toronto pickles: train and test batches, decoded once into uint8 arrays."""
+    (xtr, ytr), (xte, yte) = (_unpickle_batches(folder, names, label_key) for names in files)
+    return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+
+
+def _packed(path: Path, codec: str, labels: str, **extra: str) -> dict:
+    """The shared set's one npz: encoded images with their offsets, decoded once; ``extra`` arrays as named."""
+    with corrupt_names(path), np.load(path) as z:
+        a = {f"x_{s}": decode_images(z[f"{s}_{codec}"], z[f"{s}_offsets"]) for s in ("train", "test")}
+        return a | {f"y_{s}": z[f"{s}_{labels}"] for s in ("train", "test")} | {k: z[v] for k, v in extra.items()}
+
+
+# ---- CIFAR-10 ---------------------------------------------------------------------------------------
+def cifar10_files(root: Path) -> list[Path]:
+    return _files("cifar10", root, C10_ORIGINAL, C10_PACKED)
 
 
 def cifar10(root: Path, cache: Path) -> Dataset:
-    folder = _c10_original(root)
+    folder = _original_folder(root, C10_ORIGINAL)
     if folder is not None:
-
-        def build() -> dict:
-            xtr, ytr = _unpickle_batches(folder, C10_ORIGINAL[1], "labels")
-            xte, yte = _unpickle_batches(folder, C10_ORIGINAL[2], "labels")
-            return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
-
-        a = cached_arrays("cifar10-original", cifar10_files(root), cache, build)
+        a = cached_arrays(
+            "cifar10-original", cifar10_files(root), cache, lambda: _original(folder, C10_ORIGINAL[1:], "labels")
+        )
         return to_dataset("cifar10", a, CIFAR10_CLASSES, f"CIFAR-10, original pixels ({folder})")
-
-    def build() -> dict:
-        with corrupt_names(root / C10_PACKED), np.load(root / C10_PACKED) as z:
-            return {
-                "x_train": decode_images(z["train_jpeg"], z["train_offsets"]),
-                "y_train": z["train_labels"],
-                "x_test": decode_images(z["test_jpeg"], z["test_offsets"]),
-                "y_test": z["test_labels"],
-            }
-
-    a = cached_arrays("cifar10-jpeg-q75", cifar10_files(root), cache, build)
-    return to_dataset(
-        "cifar10",
-        a,
-        CIFAR10_CLASSES,
-        f"CIFAR-10, all 60,000 real images as JPEG quality-75 re-encodings ({root / C10_PACKED})",
-        {"jpeg_q75": True},
+    a = cached_arrays(
+        "cifar10-jpeg-q75", cifar10_files(root), cache, lambda: _packed(root / C10_PACKED, "jpeg", "labels")
     )
+    source = f"CIFAR-10, all 60,000 real images as JPEG quality-75 re-encodings ({root / C10_PACKED})"
+    return to_dataset("cifar10", a, CIFAR10_CLASSES, source, {"jpeg_q75": True})
 
 
 # ---- CIFAR-100 --------------------------------------------------------------------------------------
-def _c100_original(root: Path) -> Path | None:
-    folder = root / C100_ORIGINAL[0]
-    return folder if (folder / "train").is_file() else None
-
-
 def cifar100_files(root: Path) -> list[Path]:
-    folder = _c100_original(root)
-    if folder is not None:
-        return require("cifar100", folder, C100_ORIGINAL[1] + C100_ORIGINAL[2] + ["meta"])
-    return require("cifar100", root, [C100_PACKED])
+    return _files("cifar100", root, C100_ORIGINAL, C100_PACKED, ["meta"])
 
 
 def cifar100(root: Path, cache: Path) -> Dataset:
-    folder = _c100_original(root)
+    folder = _original_folder(root, C100_ORIGINAL)
     if folder is not None:
 
         def build() -> dict:
-            xtr, ytr = _unpickle_batches(folder, C100_ORIGINAL[1], "fine_labels")
-            xte, yte = _unpickle_batches(folder, C100_ORIGINAL[2], "fine_labels")
             names = read_cifar_pickle(folder / "meta")["fine_label_names"]
-            return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte, "classes": np.array(names)}
+            return _original(folder, C100_ORIGINAL[1:], "fine_labels") | {"classes": np.array(names)}
 
         a = cached_arrays("cifar100-original", cifar100_files(root), cache, build)
         return to_dataset("cifar100", a, tuple(map(str, a["classes"])), f"CIFAR-100, original files ({folder})")
-
-    def build() -> dict:
-        with corrupt_names(root / C100_PACKED), np.load(root / C100_PACKED) as z:
-            return {
-                "x_train": decode_images(z["train_webp"], z["train_offsets"]),
-                "y_train": z["train_fine_labels"],
-                "x_test": decode_images(z["test_webp"], z["test_offsets"]),
-                "y_test": z["test_fine_labels"],
-                "classes": z["fine_class_names"],
-            }
-
-    a = cached_arrays("cifar100-webp", cifar100_files(root), cache, build)
-    return to_dataset(
-        "cifar100",
-        a,
-        tuple(map(str, a["classes"])),
-        f"CIFAR-100, all 60,000 images with their exact original pixels ({root / C100_PACKED}); class-major order",
+    a = cached_arrays(
+        "cifar100-webp",
+        cifar100_files(root),
+        cache,
+        lambda: _packed(root / C100_PACKED, "webp", "fine_labels", classes="fine_class_names"),
     )
+    source = f"CIFAR-100, all 60,000 images with their exact original pixels ({root / C100_PACKED}); class-major order"
+    return to_dataset("cifar100", a, tuple(map(str, a["classes"])), source)
 
 
 register_dataset(

@@ -95,32 +95,19 @@ class ActionRecognizer(nn.Module):
         return self.head(h)  # (B, H) -> (B, K)
 
 
-@register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_lstm(
-    num_classes: int = 6,
-    frame_size: int = 64,
-    width: int = 16,
-    hidden: int = 128,
-    features: int = 256,
-    dropout: float = 0.2,
-) -> ActionRecognizer:
-    return ActionRecognizer("lstm", num_classes, frame_size, width, hidden, features, dropout)
+CLIP = (20, 1, 64, 64)  # one sample: 20 greyscale 64×64 frames; keyword arguments: ActionRecognizer's
 
 
-@register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_gru(
-    num_classes: int = 6,
-    frame_size: int = 64,
-    width: int = 16,
-    hidden: int = 128,
-    features: int = 256,
-    dropout: float = 0.2,
-) -> ActionRecognizer:
-    return ActionRecognizer("gru", num_classes, frame_size, width, hidden, features, dropout)
+@register_model(input_shape=CLIP, output_dim=6)
+def action_lstm(**kwargs) -> ActionRecognizer:
+    return ActionRecognizer("lstm", **kwargs)
 
 
-@register_model(input_shape=(20, 1, 64, 64), output_dim=6)
-def action_convlstm(
-    num_classes: int = 6, frame_size: int = 64, width: int = 16, hidden: int = 32, dropout: float = 0.2
-) -> ActionRecognizer:
-    return ActionRecognizer("convlstm", num_classes, frame_size, width, hidden, dropout=dropout)
+@register_model(input_shape=CLIP, output_dim=6)
+def action_gru(**kwargs) -> ActionRecognizer:
+    return ActionRecognizer("gru", **kwargs)
+
+
+@register_model(input_shape=CLIP, output_dim=6)
+def action_convlstm(hidden: int = 32, **kwargs) -> ActionRecognizer:
+    return ActionRecognizer("convlstm", hidden=hidden, **kwargs)

@@ -50,15 +50,8 @@ class CifarCNN(nn.Module):
 
 
 @register_model(input_shape=(3, 32, 32), output_dim=10)
-def cifar_cnn(
-    width: int = 16,
-    dropout: float = 0.0,
-    batch_norm: bool = False,
-    num_classes: int = 10,
-    convs: tuple[int, ...] = (2, 2, 1),
-    kernel: int = 3,
-) -> CifarCNN:
-    return CifarCNN(width, dropout, batch_norm, num_classes, tuple(convs), kernel)
+def cifar_cnn(**kwargs) -> CifarCNN:
+    return CifarCNN(**kwargs)
 
 
 @register_model(input_shape=(3, 32, 32), output_dim=10)
