@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -74,6 +75,15 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _dry_run_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="prove a profile's configuration before spending hours on it: every experiment trains 2 steps "
+        "per training on tiny synthetic data; results and PDF go to build/dry-run/, never among real results",
+    )
+
+
 def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--author",
@@ -93,9 +103,9 @@ def parser() -> Parser:
     top = Parser(prog="dljournal", description=DESCRIPTION)
     sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run the experiments of a report (cached)", description=DESCRIPTION)
-    _common(run), _run_args(run)
+    _common(run), _run_args(run), _dry_run_arg(run)
     build = sub.add_parser("build", help="render the report PDF from cached results", description=DESCRIPTION)
-    _common(build), _build_args(build)
+    _common(build), _build_args(build), _dry_run_arg(build)
     build.add_argument(
         "--data-root",
         type=Path,
@@ -103,7 +113,7 @@ def parser() -> Parser:
         "(default as for run; when it is absent, data is not checked)",
     )
     both = sub.add_parser("report", help="run, then build", description=DESCRIPTION)
-    _common(both), _run_args(both), _build_args(both)
+    _common(both), _run_args(both), _build_args(both), _dry_run_arg(both)
     bench = sub.add_parser("bench", help="engine fit vs a plain DataLoader loop on MNIST")
     _common(bench)
     bench.add_argument("--data-root", type=Path, help="folder with MNIST (default as for run)")
@@ -146,6 +156,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_bench(project, args.data_root, epochs=args.epochs)
 
+    if getattr(args, "dry_run", False):  # results, figures, studies and the PDF of a dry run live apart
+        from .core.dryrun import DRY_RUN_DIR
+
+        project = dataclasses.replace(project, build=project.build / DRY_RUN_DIR)
     if project.build.exists() and not project.build.is_dir():
         raise ProjectError(f"--build-dir {project.build} is a file, not a folder")
     if args.command == "report":  # the PDF's place is checked before training, not after it
@@ -154,12 +168,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         output_path(project, load_report_spec(project, report), args.author, args.output)
 
     if args.command in ("run", "report"):
-        from .core.runner import RunOptions, list_state, run
+        from .core.listing import list_state
+        from .core.runner import RunOptions, run
 
         if args.offline:  # read by dljournal.models.backbones, and by Hugging Face's own downloads
             os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
 
-        opts = RunOptions(report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed)
+        opts = RunOptions(
+            report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed, args.dry_run
+        )
         if args.list:
             _print_state(list_state(project, opts))
             return 0

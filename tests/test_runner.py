@@ -13,9 +13,10 @@ import pytest
 from conftest import load_module, make_project
 
 from dljournal.core.cache import cache_state, key_parts
+from dljournal.core.listing import list_state
 from dljournal.core.profiles import get_profile
 from dljournal.core.registry import get_experiment
-from dljournal.core.runner import RunOptions, list_state, run
+from dljournal.core.runner import RunOptions, run
 from dljournal.core.store import ResultStore
 
 pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here never leak

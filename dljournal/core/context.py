@@ -21,6 +21,7 @@ from .registry import ExperimentSpec
 # decoded datasets shared by the experiments of one process, keyed on every argument of the load
 _LOADED: dict[tuple, Any] = {}
 SYNTHETIC_MAX = (512, 256)  # train/test samples a synthetic stand-in has at most: smoke stays seconds
+DRY_RUN_MAX = (512, 64)  # in a dry run (core.dryrun): enough batches for a WGAN generator step
 
 
 @dataclass
@@ -71,10 +72,8 @@ class Context:
         stand-in's sizes and seed count, so no experiment gets the size another one asked for."""
         args: dict[str, Any] = dict(options, data_root=self.data_root, synthetic=self.profile.synthetic)
         if self.profile.synthetic:
-            args.update(
-                n_train=min(n_train or SYNTHETIC_MAX[0], SYNTHETIC_MAX[0]),
-                n_test=min(n_test or SYNTHETIC_MAX[1], SYNTHETIC_MAX[1]),
-            )
+            most = DRY_RUN_MAX if self.profile.dry_run else SYNTHETIC_MAX
+            args.update(n_train=min(n_train or most[0], most[0]), n_test=min(n_test or most[1], most[1]))
         key = (name, repr(sorted(args.items())))
         if key not in _LOADED:
             _LOADED[key] = load_dataset(name, cache=self.project.build / "data", **args)

@@ -15,10 +15,24 @@ class Profile:
     name: str
     synthetic: bool  # smoke trains on synthetic stand-ins of the real data
     budget: str
+    dry_run: bool = False  # this profile's configuration, a couple of steps on tiny synthetic data
 
     @property
     def is_real(self) -> bool:
         return not self.synthetic
+
+    @property
+    def label(self) -> str:
+        """What a result records and a page shows: ``full``, or ``full (dry run)``."""
+        return profile_label(self.name, self.dry_run)
+
+    def as_dry_run(self) -> Profile:
+        return dataclasses.replace(
+            self,
+            synthetic=True,
+            dry_run=True,
+            budget=f"dry run of {self.name}: its configuration, 2 steps per training",
+        )
 
 
 PROFILES: dict[str, Profile] = {
@@ -29,6 +43,16 @@ PROFILES: dict[str, Profile] = {
         Profile("full", False, "real data, the full recipe: meant for a GPU"),
     )
 }
+
+
+def profile_label(name: str, dry_run: bool = False) -> str:
+    return f"{name} (dry run)" if dry_run else name
+
+
+def profile_of(label: str) -> Profile:
+    """The profile a result records (``Profile.label``): ``full``, or ``full (dry run)``."""
+    name, dry, _ = label.partition(" (dry run)")
+    return get_profile(name).as_dry_run() if dry else get_profile(name)
 
 
 def get_profile(name: str) -> Profile:

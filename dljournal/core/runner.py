@@ -16,9 +16,12 @@ import torch
 
 from ..observe import observers
 from ..train import seed_everything
+from ..train.loop import tune_backends
 from . import provenance
 from .cache import cache_key, cache_state, key_parts, resolve_data_root
 from .context import Context
+from .dryrun import dry_config
+from .estimate import StepCounter
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
 from .project import Project, ProjectError
@@ -38,6 +41,12 @@ class RunOptions:
     data_root: Path | None = None
     device: str = "auto"
     seed: int = 0
+    dry_run: bool = False  # the profile's configuration for 2 steps on tiny synthetic data (core.dryrun)
+
+    @property
+    def run_profile(self) -> Profile:
+        profile = get_profile(self.profile)
+        return profile.as_dry_run() if self.dry_run else profile
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,10 @@ def select(opts: RunOptions) -> list[ExperimentSpec]:
 def preflight(project: Project, opts: RunOptions) -> tuple[RunState, list[ExperimentSpec]]:
     """Every check that needs no training, before any: one line for a bad seed, device, build
     folder or data root instead of a traceback (or a lost hour) later."""
-    profile = get_profile(opts.profile)
+    profile = opts.run_profile
     check_seed(opts.seed)
     device = check_device(opts.device)
+    tune_backends(device)
     specs = select(opts)
     data_root = resolve_data_root(project, opts.data_root)
     check_data_root(data_root, specs, profile.synthetic)
@@ -129,7 +139,7 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
         if cached != "fresh" and store.restore_stashed(spec.report, spec.id, profile.name, cache_key(parts)):
             log(f"{head}: restored the cached {profile.name} result from the stash (nothing to re-run)")
             continue
-        log(f"{head}: running, {'--force' if cached == 'fresh' else why}{_last_time(store, spec)}")
+        log(f"{head}: running, {'--force' if cached == 'fresh' else why}{last_time(store, spec)}")
         try:
             seconds = run_one(spec, state, parts)
             log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
@@ -160,6 +170,7 @@ def run_one(spec: ExperimentSpec, state: RunState, parts: dict[str, str]) -> flo
     """Run one experiment and save its result under the key ``parts``; returns its seconds."""
     project, profile, seed = state.project, state.profile, state.seed
     cfg = spec.config_for(profile.name)
+    cfg = dry_config(cfg) if profile.dry_run else cfg
     # events go to a staging folder, swapped into place once the result is saved: the previous
     # events survive a crash, and a concurrent reader (TensorBoard, another run) never loses them
     staging = project.build / "tensorboard" / TB_STAGING / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -177,9 +188,11 @@ def run_one(spec: ExperimentSpec, state: RunState, parts: dict[str, str]) -> flo
             key=cache_key(parts),
             force=state.force,
         )
-        ctx.observers = observers(ctx.tensorboard_dir)
+        watch, counter = observers(ctx.tensorboard_dir), StepCounter()
+        ctx.observers = (lambda name: [*watch(name), counter]) if profile.dry_run else watch
         result, started, seconds = _call(spec, ctx, seed)
-        _save(spec, ctx, result, started, seconds, parts, state.store)
+        extra = {"dry_run": counter.as_dict()} if profile.dry_run else {}  # what --list scales to the profile
+        _save(spec, ctx, result, started, seconds, parts, state.store, extra)
         _swap_tensorboard(project, spec, staged.tensorboard(spec.report, spec.id))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -204,13 +217,15 @@ def _save(
     seconds: float,
     parts: dict[str, str],
     store: ResultStore,
+    extra: dict | None = None,
 ) -> None:
     payload = {
+        **(extra or {}),
         "exp_id": spec.id,
         "report": spec.report,
         "title": spec.title,
         "question": spec.question,
-        "profile": ctx.profile.name,
+        "profile": ctx.profile.label,
         "key": cache_key(parts),
         "key_parts": parts,
         "config": jsonable(dataclasses.asdict(ctx.cfg)) if ctx.cfg is not None else {},
@@ -220,7 +235,7 @@ def _save(
         "notes": list(result.notes),
         "provenance": {
             "commit": provenance.git_commit(ctx.project.root),
-            "profile": ctx.profile.name,
+            "profile": ctx.profile.label,
             "device": provenance.device_name(ctx.device),
             "started": started,
             "seconds": round(seconds, 2),
@@ -275,29 +290,7 @@ def clean_tensorboard_staging(project: Project) -> None:
                 os.rename(old, final)
 
 
-def list_state(project: Project, opts: RunOptions) -> list[dict]:
-    """One row per experiment: id, title, state, why, cached profile and run time."""
-    profile = get_profile(opts.profile)
-    check_seed(opts.seed)
-    data_root = resolve_data_root(project, opts.data_root)
-    store = ResultStore(project.results)
-    rows = []
-    for spec in select(opts):
-        parts = key_parts(spec, profile, project, data_root, opts.seed)
-        cached, why = cache_state(store, spec, parts)
-        rows.append(
-            {
-                "id": spec.id,
-                "title": spec.title,
-                "state": cached,
-                "why": why,
-                "last run": _last_time(store, spec, bare=True),
-            }
-        )
-    return rows
-
-
-def _last_time(store: ResultStore, spec: ExperimentSpec, bare: bool = False) -> str:
+def last_time(store: ResultStore, spec: ExperimentSpec, bare: bool = False) -> str:
     try:
         old = store.read_raw(spec.report, spec.id)
         seconds = old["provenance"]["seconds"]

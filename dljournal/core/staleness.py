@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .cache import WHAT, changed_parts, key_parts, resolve_data_root
-from .profiles import get_profile
+from .profiles import profile_of
 from .project import Project
 from .registry import get_experiment
 from .result import StoredResult
@@ -28,7 +28,7 @@ def stale_results(
     stale = {}
     for exp_id, res in results.items():
         spec = get_experiment(report, exp_id)
-        parts = key_parts(spec, get_profile(res.profile), project, data_root, int(res.provenance.get("seed", 0)))
+        parts = key_parts(spec, profile_of(res.profile), project, data_root, int(res.provenance.get("seed", 0)))
         changed = stale_parts(res.key_parts, parts)
         if changed:
             stale[exp_id] = ", ".join(WHAT.get(k, k) for k in changed)

@@ -36,7 +36,7 @@ class Split:
         return len(self.x)
 
     def to(self, device: torch.device | str) -> Split:
-        return Split(self.x.to(device, non_blocking=True), self.y.to(device, non_blocking=True), self.role)
+        return Split(to_device(self.x, device), to_device(self.y, device), self.role)
 
     def map(self, fn: Callable[[torch.Tensor], torch.Tensor], batch: int | None = None) -> Split:
         """The same targets and role, inputs transformed by ``fn`` (in chunks of ``batch``)."""
@@ -157,3 +157,12 @@ def require_not_test(split: Split | None, what: str) -> None:
             f"{what} was given the test split, and it selects on that split; hold out a validation split "
             "(Dataset.val_split) for every choice and evaluate the test split once"
         )
+
+
+def to_device(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``t`` on ``device``; from the CPU to a GPU through pinned memory, the only source from which a
+    ``non_blocking`` copy really overlaps with the work queued before it."""
+    device = torch.device(device)
+    if device.type == "cuda" and t.device.type == "cpu":
+        t = t.pin_memory()
+    return t.to(device, non_blocking=True)

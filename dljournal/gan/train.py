@@ -33,6 +33,7 @@ class GanConfig:
     z_dim: int = 100
     width: int = 64  # channels of the generator's last and the critic's first stage (then 2×, 4×)
     log_every: int = 50  # critic steps per point of the step-level curves (at least n_critic)
+    max_steps: int = 0  # generator steps per epoch at most, n_critic critic steps each; 0 = all (dry runs)
 
 
 @dataclass
@@ -192,7 +193,13 @@ def train_gan(
         return on_epoch(state.epoch, generator) if on_epoch is not None else {}
 
     # the loop's recipe only (the variant brings its optimisers); float32 and NCHW, as this trainer always ran
-    loop = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, channels_last=False, amp=False)
+    loop = TrainConfig(
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        channels_last=False,
+        amp=False,
+        max_steps=cfg.max_steps * variant.n_critic,
+    )
     models = nn.ModuleDict({"generator": generator, "critic": critic})
     history = fit(models, (data, None), loop, callbacks, device=device, step=step, on_epoch=end_of_epoch)
     return GanRun(generator, critic, history, torch.stack(snapshots), step.d_steps, step.g_steps)

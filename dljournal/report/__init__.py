@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.preflight import ensure_writable
+from ..core.profiles import profile_of
 from ..core.project import Project, ProjectError
 from ..core.registry import experiments_for, get_experiment
 from ..core.staleness import stale_results
@@ -70,11 +71,11 @@ def build_report(
         results[exp_id] = res
     stale = stale_results(project, report, results, data_root)
     if strict:
-        smoke = [e for e, r in results.items() if r.profile == "smoke"]
-        if stale or smoke:
+        rehearsals = [e for e, r in results.items() if profile_of(r.profile).synthetic]
+        if stale or rehearsals:
             why = "; ".join(
                 [f"{e} is stale ({w} changed)" for e, w in stale.items()]
-                + ([f"{', '.join(smoke)} ran in the smoke profile"] if smoke else [])
+                + ([f"{', '.join(rehearsals)} ran on synthetic data (smoke or dry run)"] if rehearsals else [])
             )
             raise ReportError(f"--strict: {why}; re-run: nox -s run_experiments -- --report {report}")
     author = author or spec.author

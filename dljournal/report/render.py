@@ -156,6 +156,8 @@ class Journal:
     def _stamp(self, res: StoredResult) -> Markup:
         if res.profile == "smoke":
             return Markup(' <span class="stamp">[smoke profile: synthetic data]</span>')
+        if res.profile.endswith(DRY_RUN):
+            return Markup(' <span class="stamp">[DRY RUN: 2 steps on synthetic data]</span>')
         return Markup("")
 
     # ---- the document ---------------------------------------------------------------------------
@@ -202,7 +204,7 @@ class Journal:
             groups=groups,
             engine_defaults=_engine_defaults(),
             profiles=profiles,
-            smoke="smoke" in profiles,
+            **_rehearsal(profiles),
             built=dt.date.today().isoformat(),
             report=self.spec.name,
             css=(self.project.templates / "report.css").resolve().as_uri(),
@@ -301,3 +303,26 @@ def _engine_default(key: str, value: Any) -> bool:
 def _short(v: Any) -> str:
     s = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
     return s if len(s) <= 48 else s[:45] + "..."
+
+
+DRY_RUN = "(dry run)"  # the end of a dry run's profile label (core.profiles.Profile.label)
+
+
+def _rehearsal(profiles: list[str]) -> dict[str, str]:
+    """What marks every page of a document built from results that are not results: the body's
+    class, the running header, the title page's banner (all empty for real results)."""
+    if any(p.endswith(DRY_RUN) for p in profiles):
+        return dict(
+            rehearsal="dry-run",
+            page_stamp="DRY RUN: 2 steps per training on synthetic data, not results",
+            banner="Built from a DRY RUN: each experiment's configuration trained for 2 steps on tiny "
+            "synthetic data, to prove that it runs. None of these numbers is a result.",
+        )
+    if "smoke" in profiles:
+        return dict(
+            rehearsal="smoke",
+            page_stamp="SMOKE PROFILE: synthetic data, not real results",
+            banner="Built from smoke-profile results: tiny synthetic stand-ins of the data and a budget of "
+            "seconds. These numbers only show that the pipeline runs; they are not results.",
+        )
+    return dict(rehearsal="", page_stamp="", banner="")

@@ -23,6 +23,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # max total gradient norm; 0 = off
     l1: float = 0.0  # weight of the L1 penalty λ·Σ|w| on weight tensors (not biases or norms)
     max_seconds: float = 0.0  # stop after the epoch in which training time passes this; 0 = off
+    max_steps: int = 0  # optimisation steps per epoch at most; 0 = every batch (a dry run sets 1)
     eval_batch_size: int = 1000
     channels_last: bool = True  # for 4-D inputs; measurably faster for convs on CPU and GPU
     amp: bool = True  # autocast on CUDA only (bf16 where supported)

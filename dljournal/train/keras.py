@@ -220,7 +220,8 @@ def keras_fit(
         raise ProjectError(f"unknown loss {cfg.loss!r} (cross_entropy, mse)")
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics, jit_compile=False)
 
-    schedule = _StepSchedule(cfg, train.num_batches(cfg.batch_size))
+    steps = train.num_batches(cfg.batch_size)
+    schedule = _StepSchedule(cfg, min(steps, cfg.max_steps) if cfg.max_steps else steps)
     recorder = _Recorder(schedule, torch.cuda.is_available())
     callbacks = [schedule, recorder]
     if log_dir is not None:
@@ -235,6 +236,7 @@ def keras_fit(
         shuffle=True,
         callbacks=callbacks,
         verbose=0,
+        steps_per_epoch=cfg.max_steps or None,
     )
     return recorder.history
 

@@ -23,11 +23,17 @@ Logs = dict[str, torch.Tensor | float | int]
 Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
+def amp_dtype(device: torch.device, cfg: TrainConfig) -> torch.dtype | None:
+    """Mixed precision on CUDA only: bf16 where the GPU has it (float32's range: no loss scaling),
+    else fp16 (which needs a GradScaler); None on the CPU or with ``cfg.amp`` off."""
+    if device.type != "cuda" or not cfg.amp:
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def autocast(device: torch.device, cfg: TrainConfig):
-    if device.type == "cuda" and cfg.amp:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext()
+    dtype = amp_dtype(device, cfg)
+    return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 class Means:
@@ -88,8 +94,8 @@ class Supervised(Step):
         params = self.param_groups if self.param_groups is not None else state.model.parameters()
         state.optimizer = make_optimizer(params, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(state.optimizer, lr_factor(cfg, state.steps_per_epoch))
-        scale = self.amp and cfg.amp and state.device.type == "cuda" and not torch.cuda.is_bf16_supported()
-        self.scaler = torch.amp.GradScaler("cuda", enabled=scale)  # float16 autocast needs it
+        scale = self.amp and amp_dtype(state.device, cfg) == torch.float16  # fp16 gradients underflow unscaled
+        self.scaler = torch.amp.GradScaler("cuda", enabled=scale)
 
     def loss(self, state: FitState, batch: Batch) -> tuple[torch.Tensor, Logs]:
         """The objective to minimise and the batch's logs; sets ``state.loss`` (the data loss)."""
