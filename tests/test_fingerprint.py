@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("scoped_experiments")  # registrations here
 
 MODULE = """
 from dataclasses import dataclass
-from dljournal import Result, experiment
+from dljournal import Recipe, Result, experiment
 
 SCALE = {scale}
 
@@ -24,7 +24,7 @@ class Cfg:
 def helper(x):
     return x * SCALE  # a comment
 
-@experiment("EXP01", report="{report}", title="one", question="q", config=Cfg(), quick=dict(epochs=2))
+@experiment("EXP01", report="{report}", title="one", question="q", recipe=Recipe(Cfg(), quick=dict(epochs=2)))
 def one(ctx):
     return Result(metrics={{"v": helper(1)}})
 

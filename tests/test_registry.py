@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from dljournal import Result, experiment
-from dljournal.core.profiles import get_profile, resolve
+from dljournal import Recipe, Result, experiment
+from dljournal.core.profiles import get_profile
 from dljournal.core.project import ProjectError
 from dljournal.core.registries import Registry
 from dljournal.core.registry import EXPERIMENTS, ExperimentSpec, experiments_for, get_experiment
@@ -50,9 +50,7 @@ def test_decorator_registers_and_resolves_profiles():
         report="t_registry",
         title="t",
         question="q",
-        config=Cfg(),
-        quick=dict(epochs=3),
-        smoke=dict(epochs=1, lr=0.5),
+        recipe=Recipe(Cfg(), quick=dict(epochs=3), smoke=dict(epochs=1, lr=0.5)),
     )
     def exp01(ctx):
         return Result()
@@ -78,21 +76,57 @@ def test_unknown_names_suggest_close_ones():
         get_profile("fast")
 
 
+def test_recipe_resolves_each_profile():
+    recipe = Recipe(Cfg(), quick=dict(epochs=3), smoke=dict(epochs=1, lr=0.5))
+    assert recipe.for_profile("full") == Cfg(10, 0.1)  # no full overrides: the config itself
+    assert recipe.for_profile("quick") == Cfg(3, 0.1)
+    assert recipe.for_profile("smoke") == Cfg(1, 0.5)
+    with pytest.raises(ProjectError, match="unknown profile 'fast'"):
+        recipe.for_profile("fast")
+    with pytest.raises(TypeError, match="fast"):
+        Recipe(Cfg(), fast=dict(epochs=1))
+
+
+def test_recipe_is_frozen_and_hashable():
+    recipe = Recipe(Cfg(), quick={"epochs": 3})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipe.quick = {}
+    assert recipe.quick == (("epochs", 3),)  # the caller's dict is not kept: changing it changes nothing
+    assert hash(recipe) == hash(Recipe(Cfg(), quick=dict(epochs=3)))
+    assert dataclasses.replace(recipe, full=dict(lr=0.2)).for_profile("full") == Cfg(10, 0.2)
+
+
+def test_replace_holds_in_every_profile():
+    shared = Recipe(Cfg(), quick=dict(epochs=3), smoke=dict(epochs=1, lr=0.5))
+    variant = shared.replace(lr=0.3)
+    assert {p: variant.for_profile(p) for p in ("full", "quick", "smoke")} == {
+        "full": Cfg(10, 0.3),
+        "quick": Cfg(3, 0.3),
+        "smoke": Cfg(1, 0.3),  # the smoke override of lr is dropped: the variant's value holds
+    }
+    assert shared.for_profile("smoke") == Cfg(1, 0.5)  # the shared recipe is unchanged
+    with pytest.raises(TypeError, match=r"replace sets unknown field\(s\) \['lrr'\]"):
+        shared.replace(lrr=0.3)
+
+
 def test_misspelt_override_fails_at_import_time():
-    with pytest.raises(TypeError, match=r"unknown field\(s\) \['epoch'\]"):
+    with pytest.raises(
+        TypeError, match=r"quick override sets unknown field\(s\) \['epoch'\]; Cfg has \['epochs', 'lr'\]"
+    ):
+        Recipe(Cfg(), quick=dict(epoch=3))
 
-        @experiment("EXP03", report="t_bad", title="t", question="q", config=Cfg(), quick=dict(epoch=3))
-        def exp03(ctx):
-            return Result()
 
-
-def test_config_must_be_frozen():
+def test_config_must_be_a_frozen_dataclass_instance():
     @dataclasses.dataclass
     class Mutable:
         x: int = 1
 
     with pytest.raises(TypeError, match="must be frozen"):
-        experiment("EXP04", report="t_bad", title="t", question="q", config=Mutable())(lambda ctx: None)
+        Recipe(Mutable())
+    with pytest.raises(TypeError, match="must be a dataclass instance"):
+        Recipe(Cfg)  # the class, not an instance
+    with pytest.raises(TypeError, match="recipe must be a Recipe"):
+        experiment("EXP04", report="t_bad", title="t", question="q", recipe=Cfg())
 
 
 def test_same_id_from_another_function_is_an_error():
@@ -107,8 +141,12 @@ def test_same_id_from_another_function_is_an_error():
             return Result()
 
 
-def test_resolve_without_config_is_none():
-    assert resolve(None, {}, "quick") is None
+def test_experiment_without_recipe_has_no_config():
+    @experiment("EXP06", report="t_norecipe", title="t", question="q")
+    def exp06(ctx):
+        return Result()
+
+    assert all(exp06.spec.config_for(p) is None for p in ("smoke", "quick", "full"))
 
 
 def test_loading_one_report_imports_only_its_package(tmp_path):

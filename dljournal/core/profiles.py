@@ -1,4 +1,4 @@
-"""Profiles (smoke / quick / full) and per-profile configuration overrides."""
+"""Profiles (smoke / quick / full) and the recipe: a config with per-profile overrides."""
 
 from __future__ import annotations
 
@@ -62,29 +62,45 @@ def get_profile(name: str) -> Profile:
         raise ProjectError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
-def check_overrides(config: Any, overrides: Mapping[str, Mapping[str, Any]], where: str) -> None:
-    """Fail at import time, not after an hour of training, on a misspelt override."""
-    if config is None:
-        if any(overrides.values()):
-            raise TypeError(f"{where}: profile overrides given without a config dataclass")
-        return
-    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
-        raise TypeError(f"{where}: config must be a dataclass instance, got {type(config).__name__}")
-    if not config.__dataclass_params__.frozen:
-        raise TypeError(f"{where}: config dataclass {type(config).__name__} must be frozen")
-    names = {f.name for f in dataclasses.fields(config)}
-    for profile, values in overrides.items():
-        get_profile(profile)
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise TypeError(
-                f"{where}: {profile} override sets unknown field(s) {unknown}; "
-                f"{type(config).__name__} has {sorted(names)}"
-            )
+Overrides = tuple[tuple[str, Any], ...]  # (field, value) pairs: immutable and hashable
 
 
-def resolve(config: Any, overrides: Mapping[str, Mapping[str, Any]], profile: str) -> Any:
-    """The base config (the full recipe) with the profile's overrides applied."""
-    if config is None:
-        return None
-    return dataclasses.replace(config, **dict(overrides.get(profile) or {}))
+@dataclass(frozen=True)
+class Recipe:
+    """Where an experiment's recipe lives: the full config, and what each profile changes of it."""
+
+    config: Any  # a frozen dataclass instance: the full recipe, the assignment's
+    smoke: Mapping[str, Any] | Overrides = ()
+    quick: Mapping[str, Any] | Overrides = ()
+    full: Mapping[str, Any] | Overrides = ()
+
+    def __post_init__(self) -> None:
+        # fail at import time, not after an hour of training, on a misspelt override
+        config = self.config
+        if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+            raise TypeError(f"Recipe: config must be a dataclass instance, got {type(config).__name__}")
+        if not config.__dataclass_params__.frozen:
+            raise TypeError(f"Recipe: config dataclass {type(config).__name__} must be frozen")
+        for profile in PROFILES:
+            values = getattr(self, profile)
+            items = tuple(values.items()) if isinstance(values, Mapping) else tuple(values)
+            _check_fields(config, [k for k, _ in items], f"{profile} override")
+            object.__setattr__(self, profile, items)
+
+    def for_profile(self, name: str) -> Any:
+        """The config with the overrides of profile ``name`` applied."""
+        return dataclasses.replace(self.config, **dict(getattr(self, get_profile(name).name)))
+
+    def replace(self, **fields: Any) -> Recipe:
+        """A variant of a shared recipe: ``fields`` set on the config hold in every profile."""
+        _check_fields(self.config, list(fields), "replace")
+        kept = {p: tuple((k, v) for k, v in getattr(self, p) if k not in fields) for p in PROFILES}
+        return Recipe(dataclasses.replace(self.config, **fields), **kept)
+
+
+def _check_fields(config: Any, names: list[str], what: str) -> None:
+    known = {f.name for f in dataclasses.fields(config)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        cls = type(config).__name__
+        raise TypeError(f"Recipe({cls}): {what} sets unknown field(s) {unknown}; {cls} has {sorted(known)}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .profiles import check_overrides, resolve
+from .profiles import Recipe
 from .project import Project, ProjectError
 from .registries import Registry, import_submodules, suggest
 
@@ -33,13 +33,12 @@ class ExperimentSpec:
     title: str
     question: str
     fn: Callable[..., Any]
-    config: Any = None  # a frozen dataclass: the full recipe
-    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    recipe: Recipe | None = None  # the config and its per-profile overrides; None: no config
     data: tuple[str, ...] = ()  # datasets the experiment reads (part of the cache key)
     needs: tuple[str, ...] = ()  # experiments of the same report whose artifacts it reads
 
     def config_for(self, profile: str) -> Any:
-        return resolve(self.config, self.overrides, profile)
+        return self.recipe.for_profile(profile) if self.recipe is not None else None
 
 
 EXPERIMENTS: Registry[ExperimentSpec] = Registry("experiment", defined_by=lambda spec: spec.fn)  # "report/EXP01"
@@ -51,27 +50,23 @@ def experiment(
     title: str,
     report: str | None = None,
     question: str,
-    config: Any = None,
+    recipe: Recipe | None = None,
     data: tuple[str, ...] | list[str] = (),
     needs: tuple[str, ...] | list[str] = (),
-    smoke: Mapping[str, Any] | None = None,
-    quick: Mapping[str, Any] | None = None,
-    full: Mapping[str, Any] | None = None,
-):
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
 
     The report is the package the function lives in, ``experiments/<report>/`` (its name is declared
     once: by the folder, as the journal's ``journal/<report>/``); ``report=`` names it for a module
-    outside such a package. ``config`` is the full recipe; ``smoke``/``quick``/``full`` override
-    fields of it per profile.
+    outside such a package. ``recipe`` is its configuration: the full recipe and what each profile
+    changes of it (``ctx.cfg`` is ``recipe.for_profile(profile)``).
     """
-    overrides = {k: dict(v) for k, v in (("smoke", smoke), ("quick", quick), ("full", full)) if v}
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise TypeError(f"experiment {id}: recipe must be a Recipe, got {type(recipe).__name__}")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         report_ = report or _report_of(fn, id)
-        where = f"{report_}/{id} ({fn.__module__}.{fn.__qualname__})"
-        check_overrides(config, overrides, where)
-        spec = ExperimentSpec(id, report_, title, question, fn, config, overrides, tuple(data), tuple(needs))
+        spec = ExperimentSpec(id, report_, title, question, fn, recipe, tuple(data), tuple(needs))
         EXPERIMENTS.register(f"{report_}/{id}", spec)
         fn.spec = spec  # type: ignore[attr-defined]
         return fn

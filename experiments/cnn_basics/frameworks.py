@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dljournal import Context, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.models import create_model
 from dljournal.study.sweep import grid
 from dljournal.study.tables import compare_runs
@@ -85,10 +85,12 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
     "EXP01",
     title="LeNet-5 on MNIST, PyTorch vs Keras",
     question="Does LeNet-5 train the same in PyTorch and in Keras 3, and which learning rate and batch size suit it?",
-    config=ArchCfg(epochs=15, schedule="cosine"),
+    recipe=Recipe(
+        ArchCfg(epochs=15, schedule="cosine"),
+        quick=dict(epochs=4, grid_epochs=2),
+        smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=128),
+    ),
     data=("mnist",),
-    quick=dict(epochs=4, grid_epochs=2),
-    smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=128),
 )
 def lenet(ctx: Context) -> Result:
     return compare_frameworks(ctx, "lenet5", "mnist")
@@ -99,10 +101,12 @@ def lenet(ctx: Context) -> Result:
     title="VGG-16 on CIFAR-100, PyTorch vs Keras",
     question="How far do VGG-16's 16 weight layers get on the 100 fine classes of CIFAR-100 in each "
     "framework, and which learning rate and batch size suit it?",
-    config=ArchCfg(epochs=60, schedule="cosine", warmup_epochs=1, grid_lr=(1e-3, 3e-3), grid_batch=(64, 128)),
+    recipe=Recipe(
+        ArchCfg(epochs=60, schedule="cosine", warmup_epochs=1, grid_lr=(1e-3, 3e-3), grid_batch=(64, 128)),
+        quick=dict(epochs=4, arch_kwargs=(("width", 0.25),), n_train=20000, grid_epochs=1, grid_n_train=5000),
+        smoke=dict(epochs=1, arch_kwargs=(("width", 0.125),), grid_epochs=1, grid_lr=(1e-3,), n_val=64),
+    ),
     data=("cifar100",),
-    quick=dict(epochs=4, arch_kwargs=(("width", 0.25),), n_train=20000, grid_epochs=1, grid_n_train=5000),
-    smoke=dict(epochs=1, arch_kwargs=(("width", 0.125),), grid_epochs=1, grid_lr=(1e-3,), n_val=64),
 )
 def vgg(ctx: Context) -> Result:
     width = dict(ctx.cfg.arch_kwargs).get("width", 1.0)
@@ -129,10 +133,12 @@ def vgg(ctx: Context) -> Result:
     title="ResNet-8 on CIFAR-10, PyTorch vs Keras",
     question="How does an 8-layer residual network do on CIFAR-10 in each framework, and which learning "
     "rate and batch size suit it?",
-    config=ArchCfg(epochs=40, schedule="cosine", warmup_epochs=1),
+    recipe=Recipe(
+        ArchCfg(epochs=40, schedule="cosine", warmup_epochs=1),
+        quick=dict(epochs=5, n_train=20000, grid_epochs=1, grid_n_train=5000),
+        smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=64),
+    ),
     data=("cifar10",),
-    quick=dict(epochs=5, n_train=20000, grid_epochs=1, grid_n_train=5000),
-    smoke=dict(epochs=1, grid_epochs=1, grid_lr=(1e-3,), n_val=64),
 )
 def resnet(ctx: Context) -> Result:
     return compare_frameworks(

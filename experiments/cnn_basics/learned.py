@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Context, Result, experiment, predict, viz
+from dljournal import Context, Recipe, Result, experiment, predict, viz
 from dljournal.analysis import capture_activations
 from dljournal.analysis.explain import ascend, centre_share, grad_cam, saliency, target_name
 from dljournal.models import create_model
@@ -29,10 +29,9 @@ class LearnedCfg:
     title="What ResNet-8 learned",
     question="What do the filters and activations of the trained ResNet-8 look like, what inputs excite "
     "its units and classes most, and where does it look when it classifies?",
-    config=LearnedCfg(),
+    recipe=Recipe(LearnedCfg(), smoke=dict(ascent_steps=8, examples=2, cam_measured=16)),
     data=("cifar10",),
     needs=("EXP03",),
-    smoke=dict(ascent_steps=8, examples=2, cam_measured=16),
 )
 def learned(ctx: Context) -> Result:
     cfg = ctx.cfg

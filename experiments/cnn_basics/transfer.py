@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import torch.nn.functional as F
 from torch import nn
 
-from dljournal import Context, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed
 from dljournal.data import Split
 from dljournal.data.augment import Augment
@@ -37,10 +37,12 @@ class TransferCfg(TrainConfig):
     question="The 10 breeds are ImageNet-1k classes: how well do ImageNet features separate them on photos "
     "the backbone never saw (ImageNet validation images), with a linear probe and with fine-tuning, "
     "against a small network trained from scratch for the same time?",
-    config=TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"),
+    recipe=Recipe(
+        TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"),
+        quick=dict(epochs=3),
+        smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12),
+    ),
     data=("dogs",),
-    quick=dict(epochs=3),
-    smoke=dict(epochs=1, probe_epochs=2, n_train=24, n_val=6, n_test=12),
 )
 def transfer(ctx: Context) -> Result:
     cfg = ctx.cfg

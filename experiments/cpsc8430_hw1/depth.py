@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from dljournal import Context, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
 from dljournal.study.stats import aggregate, median_index
@@ -34,9 +34,11 @@ class FunctionFitCfg(TrainConfig):
     title="Deep vs shallow on functions",
     question="With about the same number of parameters, does a deeper fully connected network fit "
     "sin(5πx)/(5πx) and sgn(sin(5πx)) on [-1, 1] better than a shallow one?",
-    config=FunctionFitCfg(loss="mse", epochs=3000, batch_size=128, lr=1e-2, schedule="cosine"),
-    quick=dict(epochs=800, seeds=(0, 1, 2)),
-    smoke=dict(epochs=4, n_points=128, seeds=(0, 1)),
+    recipe=Recipe(
+        FunctionFitCfg(loss="mse", epochs=3000, batch_size=128, lr=1e-2, schedule="cosine"),
+        quick=dict(epochs=800, seeds=(0, 1, 2)),
+        smoke=dict(epochs=4, n_points=128, seeds=(0, 1)),
+    ),
 )
 def function_fit(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -113,10 +115,12 @@ class MnistCfg(TrainConfig):
     title="Deep vs shallow on MNIST",
     question="With about the same number of parameters, does a deeper CNN classify MNIST digits better "
     "than a shallow one?",
-    config=MnistCfg(epochs=15, batch_size=128, lr=2e-3, schedule="cosine", warmup_epochs=0.5),
+    recipe=Recipe(
+        MnistCfg(epochs=15, batch_size=128, lr=2e-3, schedule="cosine", warmup_epochs=0.5),
+        quick=dict(epochs=4),
+        smoke=dict(epochs=3, n_val=128),
+    ),
     data=("mnist",),
-    quick=dict(epochs=4),
-    smoke=dict(epochs=3, n_val=128),
 )
 def mnist_depth(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Context, Result, TrainConfig, evaluate, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis import interpolation_curve, jacobian_norm
+from dljournal.data import Split
 from dljournal.models import create_model
 from dljournal.train import count_params, seed_everything
 
@@ -31,10 +32,10 @@ def epochs_to(series: list[float], level: float) -> int | None:
     title="Fitting random labels",
     question="Can the network memorise MNIST images whose labels were shuffled, how much slower than the "
     "true labels, and what happens to the loss on the (correctly labelled) test set meanwhile?",
-    config=RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3),
+    recipe=Recipe(
+        RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3), quick=dict(epochs=80, n_train=5000), smoke=dict(epochs=4)
+    ),
     data=("mnist",),
-    quick=dict(epochs=80, n_train=5000),
-    smoke=dict(epochs=4),
 )
 def random_labels(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -51,6 +52,15 @@ def random_labels(ctx: Context) -> Result:
         ).epochs
     e, t = runs["random labels"], runs["true labels"]
     best_test = int(np.argmin(e["test_loss"]))
+
+    def panel(key: str, ylabel: str):  # one metric: training on random and on true labels, and the test split
+        ys = {
+            "train (random labels)": e[f"train_{key}"],
+            "test": e[f"test_{key}"],
+            "train (true labels)": t[f"train_{key}"],
+        }
+        return viz.draw_xy(e["epoch"], ys, "epoch", ylabel, marker="")
+
     return Result(
         metrics={
             "n_train": len(shuffled),
@@ -70,33 +80,7 @@ def random_labels(ctx: Context) -> Result:
         history={n.replace(" ", "-"): h for n, h in runs.items()},
         figures={
             "curves": (
-                viz.panels(
-                    {
-                        "loss": viz.draw_xy(
-                            e["epoch"],
-                            {
-                                "train (random labels)": e["train_loss"],
-                                "test": e["test_loss"],
-                                "train (true labels)": t["train_loss"],
-                            },
-                            "epoch",
-                            "cross-entropy",
-                            marker="",
-                        ),
-                        "accuracy": viz.draw_xy(
-                            e["epoch"],
-                            {
-                                "train (random labels)": e["train_acc"],
-                                "test": e["test_acc"],
-                                "train (true labels)": t["train_acc"],
-                            },
-                            "epoch",
-                            "accuracy",
-                            marker="",
-                        ),
-                    },
-                    ncols=2,
-                ),
+                viz.panels({"loss": panel("loss", "cross-entropy"), "accuracy": panel("acc", "accuracy")}, ncols=2),
                 f"An MLP 784-{'-'.join(map(str, cfg.hidden))}-10 trained on {len(shuffled):,} MNIST images with "
                 "shuffled labels: loss and accuracy on the training set (random labels) and the test set "
                 "(true labels); "
@@ -107,6 +91,17 @@ def random_labels(ctx: Context) -> Result:
 
 
 # ---- EXP07: number of parameters vs generalisation -----------------------------------------------
+def scores(model: torch.nn.Module, train: Split, test: Split, cfg: TrainConfig) -> dict[str, float]:
+    """Loss and accuracy on a training and a test split, as table columns (EXP07, EXP09)."""
+    tr, te = evaluate(model, train, cfg), evaluate(model, test, cfg)
+    return {"train loss": tr["loss"], "test loss": te["loss"], "train acc": tr["acc"], "test acc": te["acc"]}
+
+
+def train_test(col: dict[str, list], metric: str) -> dict[str, list]:
+    """The train and test series of ``metric`` ("loss", "acc") from the table's columns, for a plot."""
+    return {"train": col[f"train {metric}"], "test": col[f"test {metric}"]}
+
+
 @dataclass(frozen=True)
 class WidthCfg(TrainConfig):
     widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)  # one hidden layer
@@ -117,10 +112,10 @@ class WidthCfg(TrainConfig):
     "EXP07",
     title="Number of parameters vs generalisation",
     question="As a network grows, how do its training and test loss and accuracy change?",
-    config=WidthCfg(epochs=20, batch_size=128, lr=1e-3),
+    recipe=Recipe(
+        WidthCfg(epochs=20, batch_size=128, lr=1e-3), quick=dict(epochs=10, n_train=20000), smoke=dict(epochs=2)
+    ),
     data=("mnist",),
-    quick=dict(epochs=10, n_train=20000),
-    smoke=dict(epochs=2),
 )
 def parameters_vs_generalisation(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -130,17 +125,9 @@ def parameters_vs_generalisation(ctx: Context) -> Result:
         seed_everything(ctx.seed)
         model = create_model("mnist_mlp", hidden=(width,))
         ctx.fit(model, (ds.train, None), name=f"width{width}")
-        tr, te = evaluate(model, ds.train, cfg), evaluate(model, ds.test, cfg)
+        m = scores(model, ds.train, ds.test, cfg)
         rows.append(
-            {
-                "hidden units": width,
-                "params": count_params(model),
-                "train loss": tr["loss"],
-                "test loss": te["loss"],
-                "train acc": tr["acc"],
-                "test acc": te["acc"],
-                "gap (acc)": tr["acc"] - te["acc"],
-            }
+            {"hidden units": width, "params": count_params(model), **m, "gap (acc)": m["train acc"] - m["test acc"]}
         )
     p = [r["params"] for r in rows]
     col = {k: [r[k] for r in rows] for k in rows[0]}
@@ -166,17 +153,8 @@ def parameters_vs_generalisation(ctx: Context) -> Result:
             "params": (
                 viz.panels(
                     {
-                        "loss": viz.draw_xy(
-                            p,
-                            {"train": col["train loss"], "test": col["test loss"]},
-                            "parameters",
-                            "loss",
-                            logx=True,
-                            logy=True,
-                        ),
-                        "accuracy": viz.draw_xy(
-                            p, {"train": col["train acc"], "test": col["test acc"]}, "parameters", "accuracy", logx=True
-                        ),
+                        "loss": viz.draw_xy(p, train_test(col, "loss"), "parameters", "loss", logx=True, logy=True),
+                        "accuracy": viz.draw_xy(p, train_test(col, "acc"), "parameters", "accuracy", logx=True),
                     },
                     ncols=2,
                 ),
@@ -211,10 +189,12 @@ def train_by_batch_size(ctx: Context, ds, cfg) -> dict[int, torch.nn.Module]:
     title="Flatness: interpolating two models",
     question="Along the straight line between a model trained with small batches and one trained with "
     "large batches, how do loss and accuracy change? Is one of them in a flatter region?",
-    config=FlatnessCfg(epochs=20, lr=1e-3),
+    recipe=Recipe(
+        FlatnessCfg(epochs=20, lr=1e-3),
+        quick=dict(epochs=6),
+        smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))),
+    ),
     data=("mnist",),
-    quick=dict(epochs=6),
-    smoke=dict(epochs=2, alphas=tuple(np.round(np.linspace(-1, 2, 31), 3))),
 )
 def interpolation(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -260,10 +240,12 @@ def interpolation(ctx: Context) -> Result:
     "EXP09",
     title="Flatness: sensitivity vs batch size",
     question="How do loss, accuracy and the network's sensitivity to its input change with the batch size?",
-    config=FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)),
+    recipe=Recipe(
+        FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)),
+        quick=dict(epochs=4),
+        smoke=dict(epochs=2, n_jacobian=64),
+    ),
     data=("mnist",),
-    quick=dict(epochs=4),
-    smoke=dict(epochs=2, n_jacobian=64),
 )
 def sensitivity(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -271,18 +253,14 @@ def sensitivity(ctx: Context) -> Result:
     train_eval = ds.train.subset(cfg.n_eval, ctx.seed)
     rows = []
     for bs, model in train_by_batch_size(ctx, ds, cfg).items():
-        tr, te = evaluate(model, train_eval, cfg), evaluate(model, ds.test, cfg)
-        rows.append(
-            {
-                "batch size": bs,
-                "train loss": tr["loss"],
-                "test loss": te["loss"],
-                "train acc": tr["acc"],
-                "test acc": te["acc"],
-                "sensitivity": jacobian_norm(model, ds.test.x[: cfg.n_jacobian]),
-            }
-        )
+        row = {"batch size": bs, **scores(model, train_eval, ds.test, cfg)}
+        rows.append({**row, "sensitivity": jacobian_norm(model, ds.test.x[: cfg.n_jacobian])})
     col = {k: [r[k] for r in rows] for k in rows[0]}
+
+    def twin(name: str, key: str):  # train and test ``key`` (left axis) and the sensitivity (right)
+        x, sens = col["batch size"], {"sensitivity": col["sensitivity"]}
+        return viz.draw_twin(x, train_test(col, key), sens, "batch size", name, "sensitivity", logx=True)
+
     return Result(
         metrics={f"batch{r['batch size']}": r for r in rows},
         tables={
@@ -295,26 +273,7 @@ def sensitivity(ctx: Context) -> Result:
         figures={
             "sensitivity": (
                 viz.panels(
-                    {
-                        "loss and sensitivity": viz.draw_twin(
-                            col["batch size"],
-                            {"train": col["train loss"], "test": col["test loss"]},
-                            {"sensitivity": col["sensitivity"]},
-                            "batch size",
-                            "loss",
-                            "sensitivity",
-                            logx=True,
-                        ),
-                        "accuracy and sensitivity": viz.draw_twin(
-                            col["batch size"],
-                            {"train": col["train acc"], "test": col["test acc"]},
-                            {"sensitivity": col["sensitivity"]},
-                            "batch size",
-                            "accuracy",
-                            "sensitivity",
-                            logx=True,
-                        ),
-                    },
+                    {"loss and sensitivity": twin("loss", "loss"), "accuracy and sensitivity": twin("accuracy", "acc")},
                     ncols=2,
                     height=2.8,
                 ),

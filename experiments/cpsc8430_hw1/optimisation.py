@@ -9,7 +9,7 @@ import torch
 from scipy.spatial import procrustes
 from scipy.spatial.distance import pdist
 
-from dljournal import Context, Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import (
     curvature_counts,
     full_batch_grad_norm,
@@ -41,10 +41,12 @@ class TrajectoryCfg(TrainConfig):
     title="Optimisation visualised",
     question="Where do training runs from different seeds go in weight space, and how do they "
     "progress from the random start to a good model?",
-    config=TrajectoryCfg(epochs=24, batch_size=128, lr=1e-3),
+    recipe=Recipe(
+        TrajectoryCfg(epochs=24, batch_size=128, lr=1e-3),
+        quick=dict(epochs=12, snapshot_every=2, seeds=(0, 1, 2, 3)),
+        smoke=dict(epochs=4, seeds=(0, 1, 2, 3), n_val=128),
+    ),
     data=("mnist",),
-    quick=dict(epochs=12, snapshot_every=2, seeds=(0, 1, 2, 3)),
-    smoke=dict(epochs=4, seeds=(0, 1, 2, 3), n_val=128),
 )
 def trajectories(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -113,10 +115,12 @@ class GradNormCfg:
     "EXP04",
     title="Gradient norm during training",
     question="How does the norm of the gradient evolve while the loss falls?",
-    config=GradNormCfg(),
+    recipe=Recipe(
+        GradNormCfg(),
+        quick=dict(function=replace(GradNormCfg.function, epochs=300), mnist=replace(GradNormCfg.mnist, epochs=4)),
+        smoke=dict(function=replace(GradNormCfg.function, epochs=5), mnist=replace(GradNormCfg.mnist, epochs=2)),
+    ),
     data=("mnist",),
-    quick=dict(function=replace(GradNormCfg.function, epochs=300), mnist=replace(GradNormCfg.mnist, epochs=4)),
-    smoke=dict(function=replace(GradNormCfg.function, epochs=5), mnist=replace(GradNormCfg.mnist, epochs=2)),
 )
 def gradient_norm(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -190,9 +194,11 @@ class MinimalRatioCfg(TrainConfig):
     title="When the gradient is almost zero",
     question="Where training stops (the gradient norm is almost zero), are we at a minimum? How does "
     "the minimal ratio of the Hessian relate to the loss there?",
-    config=MinimalRatioCfg(loss="mse", epochs=400, batch_size=200, lr=1e-2),
-    quick=dict(runs=20, epochs=300, grad_steps=1500),
-    smoke=dict(runs=3, epochs=5, grad_steps=10, n_points=32),
+    recipe=Recipe(
+        MinimalRatioCfg(loss="mse", epochs=400, batch_size=200, lr=1e-2),
+        quick=dict(runs=20, epochs=300, grad_steps=1500),
+        smoke=dict(runs=3, epochs=5, grad_steps=10, n_points=32),
+    ),
 )
 def minimal_ratio_exp(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dljournal import Context, Result, experiment, viz
+from dljournal import Context, Recipe, Result, experiment, viz
 from dljournal.analysis.bleu import average_bleu1, bleu1, corpus_bleu4
 from dljournal.data.captions import tokenize
 
@@ -29,9 +29,8 @@ class BaselineCfg:
     question="Which BLEU@1 and BLEU-4 does one fixed caption reach on every video, without looking at "
     "it, and which does a human caption reach against the other people's captions of the "
     "same video?",
-    config=BaselineCfg(),
+    recipe=Recipe(BaselineCfg(), smoke=dict(candidates=20)),
     data=(DATASET,),
-    smoke=dict(candidates=20),
 )
 def bleu_baselines(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Context, Result, experiment, viz
+from dljournal import Context, Recipe, Result, experiment, viz
 from dljournal.analysis.bleu import average_bleu1, corpus_bleu4
 from dljournal.data.captions import CaptionData, Vocab, encode_captions, tokenize
 from dljournal.models.s2vt import S2VT, CaptionTrainConfig, fit_captioner
@@ -49,22 +49,14 @@ class S2VTCfg(CaptionTrainConfig):
     question="Does S2VT learn to caption the MLDS hw2 videos, and how do greedy and beam-search decoding "
     "compare in BLEU@1 and BLEU-4? Apart from the videos: can the model and both decoders "
     "reproduce the captions they were trained on, word for word?",
-    config=S2VTCfg(epochs=100, batch_size=64, lr=1e-3, grad_clip=5.0, sampling_max=0.25),
-    data=(DATASET,),
-    quick=dict(epochs=10, hidden=128, embed=128, frame_stride=4, overfit_epochs=80),
-    smoke=dict(
-        epochs=3,
-        batch_size=32,
-        hidden=32,
-        embed=32,
-        max_words=8,
-        beam=2,
-        n_val=8,
-        frames=8,
-        feat_dim=32,
-        overfit_videos=4,
-        overfit_epochs=4,
+    recipe=Recipe(
+        S2VTCfg(epochs=100, batch_size=64, lr=1e-3, grad_clip=5.0, sampling_max=0.25),
+        quick=dict(epochs=10, hidden=128, embed=128, frame_stride=4, overfit_epochs=80),
+        # smoke, in two parts: a tiny model trained on a few videos | a tiny overfit check
+        smoke=dict(epochs=3, batch_size=32, hidden=32, embed=32, max_words=8, beam=2, n_val=8)
+        | dict(frames=8, feat_dim=32, overfit_videos=4, overfit_epochs=4),
     ),
+    data=(DATASET,),
 )
 def s2vt_captioning(ctx: Context) -> Result:
     data = load_captions(ctx)
@@ -175,17 +167,10 @@ def overfit_check(ctx: Context, data: CaptionData, vocab: Vocab, result: Result)
             }
         metrics[key], curves[label], outputs[label] = m, history, decoded["greedy"]
         rows.append(
-            {
-                "model": label,
-                "params": m["params"],
-                "final loss": m["final_loss"],
-                "exact (greedy)": m["greedy"]["exact"],
-                "exact (beam)": m["beam"]["exact"],
-                "BLEU@1 greedy": m["greedy"]["bleu1"],
-                "BLEU@1 beam": m["beam"]["bleu1"],
-                "BLEU-4 greedy": m["greedy"]["bleu4"],
-                "BLEU-4 beam": m["beam"]["bleu4"],
-            }
+            {"model": label, "params": m["params"], "final loss": m["final_loss"]}
+            | {f"exact ({how})": m[how]["exact"] for how in decoded}
+            | {f"BLEU@1 {how}": m[how]["bleu1"] for how in decoded}
+            | {f"BLEU-4 {how}": m[how]["bleu4"] for how in decoded}
         )
     n, shape = len(targets), f"{feats.shape[1]}x{cfg.feat_dim}"
     exact = all(m[how]["exact"] == 1 for m in metrics.values() for how in ("greedy", "beam"))

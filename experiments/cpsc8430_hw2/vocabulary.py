@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dljournal import Context, Result, experiment, viz
+from dljournal import Context, Recipe, Result, experiment, viz
 from dljournal.data.captions import Vocab, tokenize, vocab_sizes, word_counts
 
 from .common import DATASET, load_captions
@@ -27,7 +27,7 @@ class VocabCfg:
     title="Captions and vocabulary",
     question="What do the MLDS hw2 training captions look like: how long are they, which words "
     "dominate, and how large a vocabulary does a minimum word count leave?",
-    config=VocabCfg(),
+    recipe=Recipe(VocabCfg()),
     data=(DATASET,),
 )
 def caption_statistics(ctx: Context) -> Result:

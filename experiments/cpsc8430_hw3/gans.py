@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Context, Result, experiment, viz
+from dljournal import Context, Recipe, Result, experiment, viz
 from dljournal.analysis.frechet import (
     class_entropy,
     feature_space,
@@ -40,8 +40,12 @@ class GanCfg(GanConfig):
     collapse_spread: float = 0.5  # total feature variance, generated over real
 
 
-QUICK = dict(epochs=5, width=32, n_train=10000, fd_track=100)
-SMOKE = dict(epochs=2, width=8, batch_size=32, n_train=256, fd_track=12, log_every=2)
+# EXP02-EXP05 share one recipe and differ in the variant only
+GAN = Recipe(
+    GanCfg(),
+    quick=dict(epochs=5, width=32, n_train=10000, fd_track=100),
+    smoke=dict(epochs=2, width=8, batch_size=32, n_train=256, fd_track=12, log_every=2),
+)
 
 
 Inputs = tuple[torch.Tensor, torch.Tensor | None]  # noise (N, z_dim) and, if conditional, classes (N,)
@@ -274,52 +278,18 @@ def curves(history, variant, metrics: dict, label: str):
     return viz.panels(draws, ncols=2)
 
 
-_COMMON = dict(data=(DATASET,), needs=("EXP01",), quick=QUICK, smoke=SMOKE)
-
-
-@experiment(
-    "EXP02",
-    title="DCGAN",
-    config=GanCfg(variant="dcgan"),
-    **_COMMON,
-    question="How close does a DCGAN, trained with the non-saturating cross-entropy loss, come to real "
-    "CIFAR-10 images, and how steadily does it get there?",
-)
-def dcgan(ctx: Context) -> Result:
-    return gan_experiment(ctx)
-
-
-@experiment(
-    "EXP03",
-    title="WGAN (weight clipping)",
-    config=GanCfg(variant="wgan"),
-    **_COMMON,
-    question="Does the Wasserstein loss, with the critic kept Lipschitz by weight clipping, train the same "
-    "networks more steadily than DCGAN, and at what cost in sample quality per epoch?",
-)
-def wgan(ctx: Context) -> Result:
-    return gan_experiment(ctx)
-
-
-@experiment(
-    "EXP04",
-    title="WGAN-GP (gradient penalty)",
-    config=GanCfg(variant="wgan_gp"),
-    **_COMMON,
-    question="Does replacing weight clipping by a gradient penalty let the Wasserstein critic learn "
-    "faster and give better samples?",
-)
-def wgan_gp(ctx: Context) -> Result:
-    return gan_experiment(ctx)
-
-
-@experiment(
-    "EXP05",
-    title="ACGAN (class-conditional)",
-    config=GanCfg(variant="acgan"),
-    **_COMMON,
-    question="Given the class to draw, and a discriminator that must also name the class, does the "
-    "generator produce recognisable classes, and do its samples cover all ten?",
-)
-def acgan(ctx: Context) -> Result:
-    return gan_experiment(ctx)
+# ---- EXP02-EXP05: one experiment per variant, the same code and recipe but for the variant -------
+QUESTIONS = {  # (experiment, variant, title): the question it answers
+    ("EXP02", "dcgan", "DCGAN"): "How close does a DCGAN, trained with the non-saturating cross-entropy loss, "
+    "come to real CIFAR-10 images, and how steadily does it get there?",
+    ("EXP03", "wgan", "WGAN (weight clipping)"): "Does the Wasserstein loss, with the critic kept Lipschitz by "
+    "weight clipping, train the same networks more steadily than DCGAN, and at what cost in sample quality "
+    "per epoch?",
+    ("EXP04", "wgan_gp", "WGAN-GP (gradient penalty)"): "Does replacing weight clipping by a gradient penalty "
+    "let the Wasserstein critic learn faster and give better samples?",
+    ("EXP05", "acgan", "ACGAN (class-conditional)"): "Given the class to draw, and a discriminator that must "
+    "also name the class, does the generator produce recognisable classes, and do its samples cover all ten?",
+}
+for (exp_id, variant, title), question in QUESTIONS.items():
+    recipe = GAN.replace(variant=variant)
+    experiment(exp_id, title=title, question=question, recipe=recipe, data=(DATASET,), needs=("EXP01",))(gan_experiment)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dljournal import Context, Result, experiment, viz
+from dljournal import Context, Recipe, Result, experiment, viz
 from dljournal.analysis.frechet import class_entropy, feature_space, fit_gaussian, frechet_distance, knn_labels
 
 from .common import DATASET, JPEG_NOTE, as_uint8, pixels
@@ -27,10 +27,12 @@ class YardstickCfg:
     title="The yardstick: Fréchet distance between real image sets",
     question="Which network's features measure sample quality in this report, and what distance separates "
     "two sets of real CIFAR-10 images at the sample counts used here: the floor no generator can beat?",
-    config=YardstickCfg(),
+    recipe=Recipe(
+        YardstickCfg(),
+        quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
+        smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24),
+    ),
     data=(DATASET,),
-    quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
-    smoke=dict(fd_samples=24, floor_sizes=(8, 16, 24), batch_size=24),
 )
 def yardstick(ctx: Context) -> Result:
     cfg = ctx.cfg

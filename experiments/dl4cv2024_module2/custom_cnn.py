@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from dljournal import Context, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.analysis.probe import embed, maps_2d
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
@@ -29,9 +29,12 @@ class CnnCfg(TrainConfig):
     seeds: tuple[int, ...] = (0,)
 
 
-QUICK = dict(epochs=6, width=16, n_train=10000, target=0.55)
-SMOKE = dict(epochs=2, width=8, n_val=64, target=0.2)
-RECIPE = CnnCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine", warmup_epochs=1)
+# EXP01-EXP03 share one recipe: the assignment's, and what each profile changes of it
+CNN = Recipe(
+    CnnCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine", warmup_epochs=1),
+    quick=dict(epochs=6, width=16, n_train=10000, target=0.55),
+    smoke=dict(epochs=2, width=8, n_val=64, target=0.2),
+)
 
 
 def cnn(cfg: CnnCfg, **arch):
@@ -86,24 +89,19 @@ def study(ctx: Context, variants: dict[str, Variant], caption: str) -> tuple[Res
     "EXP01",
     title="Custom CNN: architecture study",
     question="How do depth, width and filter size change the accuracy, size and training time of the custom CNN?",
-    config=RECIPE,
+    recipe=CNN,
     data=("cifar10",),
-    quick=QUICK,
-    smoke=SMOKE,
 )
 def architecture(ctx: Context) -> Result:
     cfg = ctx.cfg
-    return study(
-        ctx,
-        {
-            "baseline (2-2-1 convs, 3×3)": Variant(cnn(cfg), cfg),
-            "shallower (1-1-1)": Variant(cnn(cfg, convs=(1, 1, 1)), cfg),
-            "deeper (2-2-2-1)": Variant(cnn(cfg, convs=(2, 2, 2, 1)), cfg),
-            "wider (2× channels)": Variant(cnn(cfg, width=2 * cfg.width), cfg),
-            "5×5 filters": Variant(cnn(cfg, kernel=5), cfg),
-        },
-        "Architecture variants of the custom CNN;",
-    )[0]
+    variants = {
+        "baseline (2-2-1 convs, 3×3)": Variant(cnn(cfg), cfg),
+        "shallower (1-1-1)": Variant(cnn(cfg, convs=(1, 1, 1)), cfg),
+        "deeper (2-2-2-1)": Variant(cnn(cfg, convs=(2, 2, 2, 1)), cfg),
+        "wider (2× channels)": Variant(cnn(cfg, width=2 * cfg.width), cfg),
+        "5×5 filters": Variant(cnn(cfg, kernel=5), cfg),
+    }
+    return study(ctx, variants, "Architecture variants of the custom CNN;")[0]
 
 
 @experiment(
@@ -111,23 +109,18 @@ def architecture(ctx: Context) -> Result:
     title="Custom CNN: regularisation study",
     question="How do dropout, batch normalisation and weight decay change accuracy, the generalisation "
     "gap and training time?",
-    config=RECIPE,
+    recipe=CNN,
     data=("cifar10",),
-    quick=QUICK,
-    smoke=SMOKE,
 )
 def regularisation(ctx: Context) -> Result:
     cfg = ctx.cfg
-    return study(
-        ctx,
-        {
-            "none": Variant(cnn(cfg), cfg),
-            "dropout 0.3": Variant(cnn(cfg, dropout=0.3), cfg),
-            "batch norm": Variant(cnn(cfg, batch_norm=True), cfg),
-            "weight decay 5e-4": Variant(cnn(cfg), replace(cfg, weight_decay=5e-4)),
-        },
-        "Regularisation of the baseline CNN;",
-    )[0]
+    variants = {
+        "none": Variant(cnn(cfg), cfg),
+        "dropout 0.3": Variant(cnn(cfg, dropout=0.3), cfg),
+        "batch norm": Variant(cnn(cfg, batch_norm=True), cfg),
+        "weight decay 5e-4": Variant(cnn(cfg), replace(cfg, weight_decay=5e-4)),
+    }
+    return study(ctx, variants, "Regularisation of the baseline CNN;")[0]
 
 
 @experiment(
@@ -135,10 +128,8 @@ def regularisation(ctx: Context) -> Result:
     title="Headline: baseline vs final CNN over seeds, and its mistakes",
     question="Does the final design (wider, batch norm, dropout, augmentation) beat the baseline beyond "
     "seed noise, and what mistakes does it still make?",
-    config=replace(RECIPE, seeds=(0, 1, 2)),
+    recipe=CNN.replace(seeds=(0, 1, 2)),
     data=("cifar10",),
-    quick={**QUICK, "seeds": (0, 1, 2)},
-    smoke={**SMOKE, "seeds": (0, 1, 2)},
 )
 def headline(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -11,7 +11,7 @@ from itertools import product
 import numpy as np
 from torch import nn
 
-from dljournal import Context, Result, TrainConfig, evaluate, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, evaluate, experiment, viz
 from dljournal.analysis.probe import embed, linear_probe, maps_2d, separability
 from dljournal.data import Split
 from dljournal.data.augment import Augment
@@ -53,10 +53,12 @@ class FineTuneCfg(TrainConfig):
     title="Pretrained backbone: linear probe vs fine-tuning",
     question="Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, "
     "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
-    config=FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5),
+    recipe=Recipe(
+        FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5),
+        quick=dict(epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
+        smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2),
+    ),
     data=("cifar10",),
-    quick=dict(epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
-    smoke=dict(epochs=1, n_train=32, n_val=8, n_test=16, size=32, lrs=(1e-3,), probe_epochs=2),
 )
 def finetune(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -191,10 +193,10 @@ class ProbeCfg:
     title="DINOv2 / CLIP linear probes and embedding maps",
     question="How linearly separable are CIFAR-10 classes in the embeddings of self-supervised and "
     "language-supervised backbones, and how much of that survives a 2-D map?",
-    config=ProbeCfg(),
+    recipe=Recipe(
+        ProbeCfg(), quick=dict(size=96, n_train=2000, n_test=1000), smoke=dict(size=32, n_train=60, n_test=40)
+    ),
     data=("cifar10",),
-    quick=dict(size=96, n_train=2000, n_test=1000),
-    smoke=dict(size=32, n_train=60, n_test=40),
 )
 def probes(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import torch
 
-from dljournal import Context, Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import capture_activations, conv_layers
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
@@ -69,10 +69,12 @@ def tuned(ctx: Context, name: str, build, train, val, cfg: CifarCfg, space) -> d
     title="CIFAR-10: MLP vs CNN",
     question="With a few tuned hyper-parameters each, how much better does a small CNN classify CIFAR-10 "
     "than an MLP, at what cost in parameters and time, and what did its first layers learn?",
-    config=CifarCfg(epochs=30, batch_size=128, schedule="cosine"),
+    recipe=Recipe(
+        CifarCfg(epochs=30, batch_size=128, schedule="cosine"),
+        quick=dict(epochs=8, width=16, tune_trials=6, tune_epochs=2, tune_n_train=8000),
+        smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64),
+    ),
     data=("cifar10",),
-    quick=dict(epochs=8, width=16, tune_trials=6, tune_epochs=2, tune_n_train=8000),
-    smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64),
 )
 def mlp_vs_cnn(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -192,9 +194,8 @@ def regimes(ctx: Context, variants: dict[str, Variant], question: str) -> Result
 
 
 # EXP04 and EXP05 share one recipe, so their regimes differ from it in one thing only
-_REGIMES = dict(
-    config=CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"),
-    data=("cifar10",),
+REGIMES = Recipe(
+    CifarCfg(epochs=30, batch_size=128, lr=2e-3, schedule="cosine"),
     quick=dict(epochs=8, width=16, n_train=20000),
     smoke=dict(epochs=2, width=8, n_val=64),
 )
@@ -209,19 +210,17 @@ def _cnn(cfg: CifarCfg):
     title="CIFAR-10: CNN with and without L1/L2",
     question="How do an L2 penalty (weight decay) and an L1 penalty change the CNN's fit, its "
     "generalisation gap and its weights?",
-    **_REGIMES,
+    recipe=REGIMES,
+    data=("cifar10",),
 )
 def regularisation(ctx: Context) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
-    return regimes(
-        ctx,
-        {
-            "none": Variant(cnn, cfg),
-            f"L2 (weight decay {cfg.l2:g})": Variant(cnn, replace(cfg, weight_decay=cfg.l2)),
-            f"L1 (λ = {cfg.l1_weight:g})": Variant(cnn, replace(cfg, l1=cfg.l1_weight)),
-        },
-        "CNN without regularisation, with L2 and with L1",
-    )
+    variants = {
+        "none": Variant(cnn, cfg),
+        f"L2 (weight decay {cfg.l2:g})": Variant(cnn, replace(cfg, weight_decay=cfg.l2)),
+        f"L1 (λ = {cfg.l1_weight:g})": Variant(cnn, replace(cfg, l1=cfg.l1_weight)),
+    }
+    return regimes(ctx, variants, "CNN without regularisation, with L2 and with L1")
 
 
 @experiment(
@@ -229,12 +228,10 @@ def regularisation(ctx: Context) -> Result:
     title="CIFAR-10: CNN with and without augmentation",
     question="How does data augmentation (random crops with 4-pixel padding, horizontal flips) change "
     "the CNN's fit and its generalisation gap?",
-    **_REGIMES,
+    recipe=REGIMES,
+    data=("cifar10",),
 )
 def augmentation(ctx: Context) -> Result:
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
-    return regimes(
-        ctx,
-        {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))},
-        "CNN without and with augmentation",
-    )
+    variants = {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))}
+    return regimes(ctx, variants, "CNN without and with augmentation")

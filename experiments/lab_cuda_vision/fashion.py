@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import optuna
 
-from dljournal import Context, Result, TrainConfig, experiment, fit, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, fit, viz
 from dljournal.models import create_model
 from dljournal.study.stats import confused_pairs, per_class_recall
 from dljournal.study.tables import compare_runs
@@ -28,10 +28,12 @@ class MlpCfg(TrainConfig):
     title="FashionMNIST: an MLP and its gradients",
     question="How well does a three-layer MLP classify FashionMNIST, which classes does it confuse, and "
     "how do the gradients of its layers evolve during training?",
-    config=MlpCfg(epochs=30, batch_size=128, lr=1e-3, schedule="cosine"),
+    recipe=Recipe(
+        MlpCfg(epochs=30, batch_size=128, lr=1e-3, schedule="cosine"),
+        quick=dict(epochs=8),
+        smoke=dict(epochs=2, n_val=128, grad_every=1),
+    ),
     data=("fashion_mnist",),
-    quick=dict(epochs=8),
-    smoke=dict(epochs=2, n_val=128, grad_every=1),
 )
 def fashion_mlp(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -123,10 +125,12 @@ def mlp(p: dict):
     "EXP02",
     title="FashionMNIST: an Optuna study of the MLP",
     question="Which depth, width, learning rate and dropout suit the MLP best, and which of them matter?",
-    config=StudyCfg(batch_size=128, schedule="cosine"),
+    recipe=Recipe(
+        StudyCfg(batch_size=128, schedule="cosine"),
+        quick=dict(n_trials=20, trial_epochs=3, n_train=15000, final_epochs=8),
+        smoke=dict(n_trials=4, trial_epochs=1, final_epochs=1, n_val=128),
+    ),
     data=("fashion_mnist",),
-    quick=dict(n_trials=20, trial_epochs=3, n_train=15000, final_epochs=8),
-    smoke=dict(n_trials=4, trial_epochs=1, final_epochs=1, n_val=128),
 )
 def fashion_study(ctx: Context) -> Result:
     cfg = ctx.cfg

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dljournal import Context, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.data import Split
 from dljournal.data.kth import train_val
 from dljournal.data.moving_mnist import moving_mnist
@@ -55,27 +55,17 @@ def step_mse(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
     title="ConvLSTM: next-frame prediction on Moving MNIST",
     question="Does a ConvLSTM, whose memory is a stack of feature maps, predict the next frame of "
     "bouncing MNIST digits better than a CNN with the same encoder and decoder that sees one frame?",
-    config=NextFrameCfg(
-        loss="mse", epochs=30, batch_size=32, lr=1e-3, schedule="cosine", grad_clip=1.0, eval_batch_size=200
+    recipe=Recipe(
+        NextFrameCfg(
+            loss="mse", epochs=30, batch_size=32, lr=1e-3, schedule="cosine", grad_clip=1.0, eval_batch_size=200
+        ),
+        # in two parts: fewer, shorter sequences of smaller digits on a smaller canvas | a smaller model
+        quick=dict(n_train=1000, n_val=200, n_test=300, seq_len=10, size=32, digit_size=14, speed=2.0)
+        | dict(width=8, hidden=(16,), epochs=5, batch_size=16, lr=3e-3),
+        smoke=dict(n_train=32, n_val=8, n_test=8, seq_len=5, size=32, digit_size=14)
+        | dict(width=4, hidden=(4,), epochs=2, batch_size=8),
     ),
     data=("mnist",),
-    quick=dict(
-        n_train=1000,
-        n_val=200,
-        n_test=300,
-        seq_len=10,
-        size=32,
-        digit_size=14,
-        speed=2.0,
-        width=8,
-        hidden=(16,),
-        epochs=5,
-        batch_size=16,
-        lr=3e-3,
-    ),
-    smoke=dict(
-        n_train=32, n_val=8, n_test=8, seq_len=5, size=32, digit_size=14, width=4, hidden=(4,), epochs=2, batch_size=8
-    ),
 )
 def next_frame(ctx: Context) -> Result:
     cfg = ctx.cfg
@@ -204,10 +194,12 @@ class ActionCfg(TrainConfig):
     title="KTH action recognition: LSTM, GRU and ConvLSTM",
     question="Which recurrent module on top of the same convolutional encoder recognises human actions "
     "in KTH clips best: an LSTM or GRU on flattened frame features, or a ConvLSTM on feature maps?",
-    config=ActionCfg(epochs=40, batch_size=16, lr=1e-3, schedule="cosine", weight_decay=1e-4, grad_clip=1.0),
+    recipe=Recipe(
+        ActionCfg(epochs=40, batch_size=16, lr=1e-3, schedule="cosine", weight_decay=1e-4, grad_clip=1.0),
+        quick=dict(epochs=12, width=8),
+        smoke=dict(epochs=2, width=4, hidden=16, features=32, conv_hidden=8, n_train=48, n_test=24),
+    ),
     data=("kth",),
-    quick=dict(epochs=12, width=8),
-    smoke=dict(epochs=2, width=4, hidden=16, features=32, conv_hidden=8, n_train=48, n_test=24),
 )
 def kth_actions(ctx: Context) -> Result:
     from sklearn.metrics import f1_score
