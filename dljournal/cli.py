@@ -68,6 +68,25 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--list", action="store_true", help="list the report's experiments with their cache state and exit")
     p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "submitit"],
+        help="local: train here, one experiment after another (default); submitit: every stale experiment "
+        "as a job, on Slurm where sbatch exists, else as subprocesses of this machine (one GPU each)",
+    )
+    p.add_argument("--jobs", type=int, default=0, help="submitit: jobs at once (default: one per GPU, else 2)")
+    p.add_argument("--gpus-per-job", type=int, default=0, help="submitit: GPUs each job gets (default 0)")
+    p.add_argument("--slurm-partition", help="submitit on Slurm: the partition to submit to")
+    p.add_argument("--timeout-min", type=int, default=24 * 60, help="submitit: a job's time limit in minutes")
+    p.add_argument(
+        "--cluster", choices=["slurm", "local"], help="submitit: force Slurm or local subprocesses (default: detect)"
+    )
+    p.add_argument(
+        "--optuna-storage",
+        help="where Optuna studies live: an RDB URL (postgresql://user@host/db, mysql://...) or a journal "
+        "file (journal:path/to/studies.log, the choice for NFS without a database); default: SQLite under build/",
+    )
+    p.add_argument(
         "--offline",
         action="store_true",
         help="download nothing: pretrained weights come from the local caches only, else the named "
@@ -180,7 +199,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.list:
             _print_state(list_state(project, opts))
             return 0
-        failed = run(project, opts)
+        if args.optuna_storage:  # read by dljournal.study.tune, for this process and every job it starts
+            os.environ["DLJOURNAL_OPTUNA_STORAGE"] = args.optuna_storage
+        if args.executor == "submitit":
+            from .core.executors import JobOptions, check_executor, run_jobs
+
+            check_executor(args.executor)
+            job = JobOptions(args.cluster, args.jobs, args.gpus_per_job, args.slurm_partition, args.timeout_min)
+            failed = run_jobs(project, opts, job)
+        else:
+            failed = run(project, opts)
         if failed:
             return 1
 

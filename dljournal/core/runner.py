@@ -22,12 +22,13 @@ from .cache import cache_key, cache_state, key_parts, resolve_data_root
 from .context import Context
 from .dryrun import dry_config
 from .estimate import StepCounter
+from .files import pid_alive
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
 from .profiles import Profile, get_profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec, experiments_for, get_experiment
 from .result import Result, jsonable, split_caption, table_payload
-from .store import ResultStore, pid_alive
+from .store import ResultStore
 
 
 @dataclass(frozen=True)

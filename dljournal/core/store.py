@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text
+from .files import atomic_write_text, pid_alive
 from .project import ProjectError
 from .result import FIGURE_ARRAYS, StoredResult, validate_result
 
@@ -232,16 +232,6 @@ class ResultStore:
                     shutil.rmtree(p, ignore_errors=True)
                     leftovers.append(p)
         return leftovers
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def load_artifact(folder: Path, name: str) -> Any:
