@@ -72,6 +72,18 @@ def build_report(session: nox.Session) -> None:
 
 
 @nox.session
+def new(session: nox.Session) -> None:
+    """Create a new report: nox -s new -- NAME (experiments/NAME/ and journal/NAME/)."""
+    dljournal(session, "new", *session.posargs)
+
+
+@nox.session
+def preview(session: nox.Session) -> None:
+    """The report as HTML on 127.0.0.1, re-rendered on every edit of its narrative; never trains."""
+    dljournal(session, "preview", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Engine fit vs a plain DataLoader loop on MNIST; writes build/bench/*.json."""
     dljournal(session, "bench", *session.posargs)

@@ -110,6 +110,18 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", type=Path, help="PDF path (default: build/<file name from report.toml>.pdf)")
     p.add_argument(
+        "--format",
+        choices=["pdf", "html", "both"],
+        default="pdf",
+        help="pdf (default), html (one self-contained file, figures embedded, beside where the PDF goes) or both",
+    )
+    p.add_argument(
+        "--changes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="append what changed since the last build's numbers (default: on, except for smoke or dry-run results)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="refuse to build when a cached result is stale (its code, config, data or seed "
@@ -133,6 +145,14 @@ def parser() -> Parser:
     )
     both = sub.add_parser("report", help="run, then build", description=DESCRIPTION)
     _common(both), _run_args(both), _build_args(both), _dry_run_arg(both)
+    preview = sub.add_parser(
+        "preview", help="the report as HTML on 127.0.0.1, re-rendered on every edit", description=DESCRIPTION
+    )
+    _common(preview)
+    preview.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one, printed)")
+    new = sub.add_parser("new", help="create a new report that runs and builds at once", description=DESCRIPTION)
+    new.add_argument("name", help="the report's name: experiments/NAME/ and journal/NAME/")
+    new.add_argument("--title", help="the report's title (default: from the name)")
     bench = sub.add_parser("bench", help="engine fit vs a plain DataLoader loop on MNIST")
     _common(bench)
     bench.add_argument("--data-root", type=Path, help="folder with MNIST (default as for run)")
@@ -162,13 +182,26 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from .core.registry import load_experiments
 
-    project = Project.find(build=args.build_dir)
+    project = Project.find(build=getattr(args, "build_dir", None))
+    if args.command == "new":
+        from .scaffold import new_report
+
+        for path in new_report(project, args.name, args.title):
+            print(f"wrote {path}", file=sys.stderr)
+        print(f"next: dljournal run --report {args.name} --profile smoke && dljournal build --report {args.name}")
+        return 0
     report = args.report or project.default_report
     reports = load_experiments(project, report)
     if report not in reports:
         from .core.registry import experiments_for
 
         experiments_for(report)  # raises the one-line error with close names
+
+    if args.command == "preview":
+        from .report.preview import serve
+
+        serve(project, report, args.port)
+        return 0
 
     if args.command == "bench":
         from .bench import run_bench
@@ -216,7 +249,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .report import build_report
 
         t0 = time.perf_counter()
-        pdf = build_report(project, report, args.author, args.output, strict=args.strict, data_root=args.data_root)
+        formats = ("pdf", "html") if args.format == "both" else (args.format,)
+        pdf = build_report(
+            project,
+            report,
+            args.author,
+            args.output,
+            strict=args.strict,
+            data_root=args.data_root,
+            formats=formats,
+            changes=args.changes,
+        )
         print(f"wrote {_rel(pdf, project.root)} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
 

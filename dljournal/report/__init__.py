@@ -10,6 +10,8 @@ from ..core.project import Project, ProjectError
 from ..core.registry import experiments_for, get_experiment
 from ..core.staleness import stale_results
 from ..core.store import CorruptResult, ResultStore
+from .changes import compare, previous, remember, snapshot
+from .html import write_html
 from .pdf import write_pdf
 from .render import Journal
 from .spec import ReportSpec, load_report_spec, safe_file_part
@@ -40,10 +42,41 @@ def build_report(
     output: Path | None = None,
     strict: bool = False,
     data_root: Path | None = None,
+    formats: tuple[str, ...] = ("pdf",),
+    changes: bool | None = None,
 ) -> Path:
     """Render ``build/<file name>.pdf`` from the cached results of ``report``. A result whose
     cache key no longer holds gets a banner saying what changed; ``strict`` refuses to build with
-    any such result, or with smoke results."""
+    any such result, or with smoke results. ``formats``: "pdf" and/or "html" (one self-contained file
+    beside the PDF). ``changes`` (default: on unless the results are smoke or a dry run) appends what
+    changed since the last build of the same profiles; every build remembers its numbers for the next."""
+    spec = _spec(project, report)
+    target = output_path(project, spec, author, output)
+    results, stale = _results(project, spec, report, data_root, strict)
+    author = author or spec.author
+    rehearsal = any(profile_of(r.profile).synthetic for r in results.values())
+    profiles = sorted({r.profile for r in results.values()})
+    numbers, old = snapshot(results), previous(project.build, report, profiles)
+    moved = compare(old, numbers) if old is not None and (changes if changes is not None else not rehearsal) else None
+    html = Journal(project, spec, results, stale).html(author, moved)
+    allowed = [project.root, project.build, project.templates]
+    written = []
+    if "pdf" in formats:
+        written.append(write_pdf(html, target, base=project.templates, allowed=allowed))
+    if "html" in formats:
+        written.append(write_html(html, target.with_suffix(".html"), allowed))
+    remember(project.build, report, profiles, numbers)  # what the next build compares with
+    return written[0]
+
+
+def build_html(project: Project, report: str) -> str:
+    """The report's HTML from its cached results, as the PDF would have it (for the preview)."""
+    spec = _spec(project, report)
+    results, stale = _results(project, spec, report, None, False)
+    return Journal(project, spec, results, stale).html(spec.author)
+
+
+def _spec(project: Project, report: str) -> ReportSpec:
     spec = load_report_spec(project, report)
     if not spec.experiments:
         spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(s.id for s in experiments_for(report))})
@@ -52,7 +85,10 @@ def build_report(
             get_experiment(report, exp_id)
         except ProjectError as exc:  # a typo in report.toml: say which file and what exists
             raise ReportError(f"{spec.toml}: {exc}") from None
-    target = output_path(project, spec, author, output)
+    return spec
+
+
+def _results(project: Project, spec: ReportSpec, report: str, data_root: Path | None, strict: bool):
     store = ResultStore(project.results)
     results = {}
     for exp_id in spec.experiments:
@@ -78,6 +114,4 @@ def build_report(
                 + ([f"{', '.join(rehearsals)} ran on synthetic data (smoke or dry run)"] if rehearsals else [])
             )
             raise ReportError(f"--strict: {why}; re-run: nox -s run_experiments -- --report {report}")
-    author = author or spec.author
-    html = Journal(project, spec, results, stale).html(author)
-    return write_pdf(html, target, base=project.templates, allowed=[project.root, project.build, project.templates])
+    return results, stale

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from ..core.project import Project
 from ..core.result import StoredResult
+from .changes import Changes
 from .findings import compute_findings
 from .sandbox import Helper, JournalSandbox, error_line
 from .spec import ReportSpec, load_report_spec
@@ -185,7 +186,7 @@ class Journal:
         by_id = {s.result.exp_id: s for s in sections}
         return [(g["title"], [by_id[e] for e in g["experiments"]]) for g in self.spec.groups]
 
-    def html(self, author: str) -> str:
+    def html(self, author: str, changes: Changes | None = None) -> str:
         description = self.narrative(self.spec.folder / "description.md")
         sections = self.sections()
         summary = self.narrative(self.spec.folder / "summary.md")
@@ -205,6 +206,7 @@ class Journal:
             engine_defaults=_engine_defaults(),
             profiles=profiles,
             **_rehearsal(profiles),
+            changes=changes.plain(format_cell) if changes is not None else None,
             built=dt.date.today().isoformat(),
             report=self.spec.name,
             css=(self.project.templates / "report.css").resolve().as_uri(),
