@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import http.server
+import signal
 import socketserver
 import sys
 import threading
@@ -89,10 +90,14 @@ def serve(project: Project, report: str, port: int = 0, stop: threading.Event | 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Ctrl-C and SIGTERM stop it, even where SIGINT was ignored when this process started (a
+    # background job of a shell); a stop from another thread (tests) needs no handler
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
     print(f"preview of {report} on http://{ADDRESS}:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
         stop.wait()
-    except KeyboardInterrupt:
         print("preview: stopped", file=sys.stderr)
     finally:
         stop.set()
