@@ -48,7 +48,9 @@ class Changes:
             )
             for m in self.moved
         ]
-        return {"added": self.added, "removed": self.removed, "moved": moved, "unchanged": self.unchanged}
+        shown = [m for m in moved if m["old"] != m["new"]]  # a move below the printed precision is none
+        unchanged = self.unchanged + len(moved) - len(shown)
+        return {"added": self.added, "removed": self.removed, "moved": shown, "unchanged": unchanged}
 
 
 def compare(old: Mapping[str, Mapping[str, float]], new: Mapping[str, Mapping[str, float]]) -> Changes:

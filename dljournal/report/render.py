@@ -206,7 +206,7 @@ class Journal:
             engine_defaults=_engine_defaults(),
             profiles=profiles,
             **_rehearsal(profiles),
-            changes=changes.plain(format_cell) if changes is not None else None,
+            changes=_changes_page(changes),
             built=dt.date.today().isoformat(),
             report=self.spec.name,
             css=(self.project.templates / "report.css").resolve().as_uri(),
@@ -328,3 +328,9 @@ def _rehearsal(profiles: list[str]) -> dict[str, str]:
             "seconds. These numbers only show that the pipeline runs; they are not results.",
         )
     return dict(rehearsal="", page_stamp="", banner="")
+
+
+def _changes_page(changes: Changes | None) -> dict | None:
+    """The appendix's data, or None when nothing moved at the precision the report prints."""
+    plain = changes.plain(format_cell) if changes is not None else None
+    return plain if plain and (plain["added"] or plain["removed"] or plain["moved"]) else None
