@@ -53,40 +53,27 @@ def dljournal(session: nox.Session, *args: str) -> None:
     session.run(str(shared_env(session)), "-m", "dljournal", *args, env=ENV)
 
 
-@nox.session
-def journal(session: nox.Session) -> None:
-    """The main job: run the experiments of a report, then build its PDF (args as for both)."""
-    dljournal(session, "report", *session.posargs)
+# sessions that are one `dljournal` subcommand each: (session, subcommand, what `nox -l` says)
+COMMANDS = (
+    ("journal", "report", "The main job: run the experiments of a report, then build its PDF (args as for both)."),
+    ("run_experiments", "run", "Run the experiments of a report; skips those whose cached result is valid."),
+    ("build_report", "build", "Render the report PDF from cached results and journal/<report>/*.md."),
+    ("new", "new", "Create a new report: nox -s new -- NAME (experiments/NAME/ and journal/NAME/)."),
+    ("preview", "preview", "The report as HTML on 127.0.0.1, re-rendered on every edit; never trains."),
+    ("bench", "bench", "Engine fit vs a plain DataLoader loop on MNIST; writes build/bench/*.json."),
+)
 
 
-@nox.session
-def run_experiments(session: nox.Session) -> None:
-    """Run the experiments of a report; skips those whose cached result is valid."""
-    dljournal(session, "run", *session.posargs)
+def _forward(command: str, doc: str):
+    def session(session: nox.Session) -> None:
+        dljournal(session, command, *session.posargs)
+
+    session.__doc__ = doc
+    return session
 
 
-@nox.session
-def build_report(session: nox.Session) -> None:
-    """Render the report PDF from cached results and journal/<report>/*.md."""
-    dljournal(session, "build", *session.posargs)
-
-
-@nox.session
-def new(session: nox.Session) -> None:
-    """Create a new report: nox -s new -- NAME (experiments/NAME/ and journal/NAME/)."""
-    dljournal(session, "new", *session.posargs)
-
-
-@nox.session
-def preview(session: nox.Session) -> None:
-    """The report as HTML on 127.0.0.1, re-rendered on every edit of its narrative; never trains."""
-    dljournal(session, "preview", *session.posargs)
-
-
-@nox.session
-def bench(session: nox.Session) -> None:
-    """Engine fit vs a plain DataLoader loop on MNIST; writes build/bench/*.json."""
-    dljournal(session, "bench", *session.posargs)
+for _name, _command, _doc in COMMANDS:
+    nox.session(name=_name)(_forward(_command, _doc))
 
 
 @nox.session
