@@ -235,9 +235,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.optuna_storage:  # read by dljournal.study.tune, for this process and every job it starts
             os.environ["DLJOURNAL_OPTUNA_STORAGE"] = args.optuna_storage
         if args.executor == "submitit":
-            from .core.executors import JobOptions, check_executor, run_jobs
+            from .core.executors import JobOptions, run_jobs
 
-            check_executor(args.executor)
             job = JobOptions(args.cluster, args.jobs, args.gpus_per_job, args.slurm_partition, args.timeout_min)
             failed = run_jobs(project, opts, job)
         else:

@@ -154,11 +154,3 @@ def _why(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt|Exit)\b", line)]
     return (errors or lines or [type(exc).__name__])[-1][:200]
-
-
-def check_executor(name: str) -> None:
-    """One line, before any work, for an executor that cannot run here."""
-    import importlib.util
-
-    if name == "submitit" and importlib.util.find_spec("submitit") is None:
-        raise ProjectError("--executor submitit needs the submitit package: pip install submitit")
