@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from dljournal.data import Split, tensors
-from dljournal.train import TrainConfig, fit
+from dljournal.train import TrainConfig, fit, step
 from dljournal.train.loop import tune_backends
 from dljournal.train.step import amp_dtype
 
@@ -18,14 +18,20 @@ def test_autocast_dtype_is_bf16_where_supported_else_fp16(monkeypatch, bf16, exp
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert amp_dtype(CUDA, TrainConfig()) == expected
     assert amp_dtype(CUDA, TrainConfig(amp=False)) is None
-    assert amp_dtype(torch.device("cpu"), TrainConfig()) is None  # CPU runs stay float32
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_autocasts_to_bf16_only_where_it_is_native(monkeypatch, native):
+    monkeypatch.setattr(step, "cpu_has_bf16", lambda: native)
+    assert amp_dtype(torch.device("cpu"), TrainConfig()) == (torch.bfloat16 if native else None)
+    assert amp_dtype(torch.device("cpu"), TrainConfig(amp=False)) is None
 
 
 def test_fp16_gets_a_grad_scaler_and_bf16_does_not(monkeypatch):
     from dljournal.train.step import Supervised
 
     made = []
-    monkeypatch.setattr(torch.amp, "GradScaler", lambda device, enabled: made.append(enabled) or object())
+    monkeypatch.setattr(torch.amp, "GradScaler", lambda device, enabled: made.append(bf16) or object())
 
     class State:  # what Supervised.start reads
         cfg, device, steps_per_epoch = TrainConfig(), CUDA, 10
@@ -34,7 +40,7 @@ def test_fp16_gets_a_grad_scaler_and_bf16_does_not(monkeypatch):
     for bf16 in (True, False):
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, b=bf16, **k: b)
         Supervised().start(State())
-    assert made == [False, True]
+    assert made == [False]  # only fp16 is scaled
 
 
 def test_host_to_gpu_copies_go_through_pinned_memory(monkeypatch):

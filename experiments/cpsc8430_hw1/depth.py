@@ -17,6 +17,7 @@ from dljournal.train import count_layers, seed_everything
 # ---- EXP01: fitting 1-D functions ----------------------------------------------------------------
 @dataclass(frozen=True)
 class FunctionFitCfg(TrainConfig):
+    amp: bool = False  # float32: MSE fits down to 1e-5 need more than bf16's 8 bits, and a tiny MLP gains no speed
     functions: tuple[str, ...] = ("sinc", "sign")
     # (name, hidden widths): about 571 parameters each, 1 / 4 / 7 hidden layers
     models: tuple[tuple[str, tuple[int, ...]], ...] = (

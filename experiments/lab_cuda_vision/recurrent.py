@@ -30,6 +30,7 @@ def metric_key(name: str) -> str:
 # ---- EXP10: next-frame prediction on Moving MNIST ---------------------------------------------------
 @dataclass(frozen=True)
 class NextFrameCfg(TrainConfig):
+    amp: bool = False  # float32: a recurrent state accumulates bf16 rounding over its time steps
     n_train: int = 10000  # sequences drawn from MNIST training digits (validation: n_val more)
     n_val: int = 1000
     n_test: int = 2000  # sequences drawn from MNIST test digits
@@ -175,6 +176,7 @@ def next_frame(ctx: Context) -> Result:
 # ---- EXP11: action recognition on KTH ----------------------------------------------------------------
 @dataclass(frozen=True)
 class ActionCfg(TrainConfig):
+    amp: bool = False  # float32: a recurrent state accumulates bf16 rounding over its time steps
     models: tuple[tuple[str, str], ...] = (
         ("LSTM", "action_lstm"),
         ("GRU", "action_gru"),
