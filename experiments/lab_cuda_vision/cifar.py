@@ -23,6 +23,7 @@ JPEG_NOTE = "CIFAR-10 images are the shared JPEG quality-75 re-encodings of the 
 @dataclass(frozen=True)
 class CifarCfg(TrainConfig):
     width: int = 32  # CNN channels of the first stage (then 2×, 4×)
+    batch_norm: bool = False  # after every convolution of the CNN
     mlp_hidden: tuple[int, ...] = (1024, 512)
     n_train: int | None = None  # training subset (None: all 45,000 after the validation split)
     n_val: int = 5000
@@ -70,7 +71,9 @@ def tuned(ctx: Context, name: str, build, train, val, cfg: CifarCfg, space) -> d
     question="With a few tuned hyper-parameters each, how much better does a small CNN classify CIFAR-10 "
     "than an MLP, at what cost in parameters and time, and what did its first layers learn?",
     recipe=Recipe(
-        CifarCfg(epochs=30, batch_size=128, schedule="cosine"),
+        # batch norm and label smoothing: on validation images (45k training, 8 epochs, width 16)
+        # 71.9 % without either, 77.0 % with both, at 1.3× the time per epoch
+        CifarCfg(epochs=30, batch_size=128, schedule="cosine", batch_norm=True, label_smoothing=0.1),
         quick=dict(epochs=8, width=16, tune_trials=6, tune_epochs=2, tune_n_train=8000),
         smoke=dict(epochs=2, width=8, tune_trials=3, tune_epochs=1, tune_n_train=128, n_val=64),
     ),
@@ -80,7 +83,7 @@ def mlp_vs_cnn(ctx: Context) -> Result:
     cfg = ctx.cfg
     ds, train, val = cifar(ctx, cfg)
     mlp = lambda p: create_model("cifar_mlp", hidden=cfg.mlp_hidden, dropout=p["dropout"])
-    cnn = lambda p: create_model("cifar_cnn", width=cfg.width, dropout=p["dropout"])
+    cnn = lambda p: create_model("cifar_cnn", width=cfg.width, dropout=p["dropout"], batch_norm=cfg.batch_norm)
     best = {
         "MLP": tuned(
             ctx,

@@ -1,0 +1,75 @@
+"""``nox -s bench``: every speed figure of the engine, measured in one run and stored in
+``build/bench/*.json``. Run it on a quiet machine: two trainings on 2 cores slow each other 4-5×.
+
+- throughput: the engine's ``fit`` vs the PyTorch MNIST example's loop, on the example's own Net
+  (compute-bound) and on ``cnn_small`` (data-path-bound); target >= 2.5× on Net, accuracy within 0.3 pt
+- overhead: ``fit`` vs a bare loop on HW1 EXP01's 571-parameter MLP; target <= 1.1×
+- rebuild: cached ``run`` + ``build`` of the default report (target <= 3 s) and a PDF after a
+  narrative-only edit (target <= 5 s, nothing re-run)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from ..core.cache import resolve_data_root
+from ..core.files import atomic_write_text
+from ..core.project import Project
+from ..data import load_dataset
+from .overhead import overhead
+from .rebuild import cached_rebuild_seconds, edit_rebuild_seconds
+from .throughput import CFG, compare
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_bench(project: Project, data_root: Path | None, epochs: int = 1) -> int:
+    cfg = CFG.__class__(**{**CFG.__dict__, "epochs": epochs})
+    cache = project.build / "data"
+    ds = load_dataset("mnist", data_root=resolve_data_root(project, data_root), cache=cache)
+    root = max(cache.glob("MNIST-*/"), key=lambda p: p.stat().st_mtime)  # torchvision's layout of the same files
+    machine = {
+        "threads": torch.get_num_threads(),
+        "cores": len(_cores()),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+    }
+    _say(f"MNIST, {epochs} epoch(s) of {len(ds.train):,} images, batch {cfg.batch_size}, {machine['threads']} threads")
+    figures = {}
+    for name in ("example Net", "cnn_small"):
+        r = figures[f"throughput {name}"] = compare(name, ds, root, cfg)
+        _say(
+            f"{name:12s}: engine {r['engine']['samples_per_s']:6.0f} samples/s ({r['engine']['test_acc']:.2%}), "
+            f"example loop {r['example_loop']['samples_per_s']:6.0f} ({r['example_loop']['test_acc']:.2%}): "
+            f"{r['speedup']:.2f}× (target >= 2.5× on Net), accuracy {r['acc_gap_pt']:+.2f} pt (target within 0.3)"
+        )
+    figures["overhead"] = overhead()
+    for name, r in figures["overhead"].items():
+        _say(
+            f"tiny MLP, {name:7s}: engine {r['engine_steps_per_s']:6.0f} steps/s, bare loop "
+            f"{r['bare_steps_per_s']:6.0f}: overhead {r['overhead']:.2f}× (target <= 1.1×)"
+        )
+    figures["cached rebuild"] = cached_rebuild_seconds(project)
+    figures["edit rebuild"] = edit_rebuild_seconds(project)
+    for name, target in (("cached rebuild", 3), ("edit rebuild", 5)):
+        r = figures[name]
+        _say(f"{name}: {r['total_seconds']:.1f} s (target <= {target} s)" if "total_seconds" in r else f"{name}: {r}")
+    out = project.build / "bench"
+    for name, r in figures.items():
+        atomic_write_text(out / f"{name.replace(' ', '_')}.json", json.dumps({**r, "machine": machine}, indent=1))
+    _say(f"wrote {len(figures)} files under {out}")
+    return 0
+
+
+def _cores() -> set[int]:
+    import os
+
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
