@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 import torch
 from conftest import SHARED_DATA
+from torch import nn
 
 from dljournal.core.project import ProjectError
 from dljournal.data.tensors import Normalisation
-from dljournal.models.backbones import Backbone, efficientnet_lite0, image_preprocess, lite0_weights_path, load_backbone
+from dljournal.models.backbones import (
+    Backbone,
+    efficientnet_lite0,
+    image_preprocess,
+    label,
+    lite0_weights_path,
+    load_backbone,
+    load_backbones,
+)
 
 
 @pytest.fixture
@@ -78,6 +87,57 @@ def test_torchvision_weights_are_read_from_the_hub_cache(empty_hub):
     assert x.shape == (2, 3, 224, 224)
     with torch.no_grad():
         assert bb.model(x).shape == (2, 512)
+
+
+def test_vit_weights_from_the_hub_cache_give_the_real_vit_at_224(empty_hub, monkeypatch):
+    """The ViT arm of EXP04 with the weights cached: ViT-B/16 itself, 768 features, fed at 224 px
+    whatever size is asked. Patched at the narrowest point, torchvision's read of the cached file
+    (a real-size state dict would take seconds to write and read): the file there is a placeholder."""
+    import torchvision
+    import torchvision.models._api as api
+
+    cached = empty_hub / "checkpoints" / "vit_b_16-c867db91.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"placeholder")
+    with torch.device("meta"):  # the real shapes, without initialising 86 M parameters
+        shapes = {k: v.shape for k, v in torchvision.models.vit_b_16().state_dict().items()}
+    state = {k: torch.full(shape, 0.01) for k, shape in shapes.items()}
+    read = []
+    monkeypatch.setattr(api, "load_state_dict_from_url", lambda url, **kw: read.append(url) or state)
+
+    groups = load_backbones(("resnet18", "vit_b_16"))  # resnet18 missing: the substitute, on its own
+    assert list(groups) == ["efficientnet_lite0", "vit_b_16"] and read[0].endswith("/" + cached.name)
+    assert label(groups["efficientnet_lite0"]) == "efficientnet_lite0 (substitute for resnet18)"
+    (vit,) = groups["vit_b_16"]
+    assert label([vit]) == "vit_b_16" and vit.substitute_for is None and str(cached) in vit.message
+    assert isinstance(vit.model, torchvision.models.VisionTransformer) and vit.feature_dim == 768
+    assert torch.equal(vit.model.conv_proj.weight, state["conv_proj.weight"])
+    assert vit.input_size(96) == vit.input_size(32) == 224
+    with pytest.raises(ProjectError, match="vit_b_16 takes 224 px inputs, not 96"):
+        vit.preprocess_at(96)
+    x = vit.preprocess_at(vit.input_size(96))(torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8))
+    assert x.shape == (1, 3, 224, 224)
+    with torch.no_grad():
+        assert vit.model(x).shape == (1, 768)
+
+
+def test_backbones_missing_together_share_one_substitute(empty_hub):
+    groups = load_backbones(("resnet18", "vit_b_16"))
+    (both,) = groups.values()
+    assert [bb.substitute_for for bb in both] == ["resnet18", "vit_b_16"]
+    assert label(both) == "efficientnet_lite0 (substitute for resnet18, vit_b_16)"
+    assert "vit_b_16-c867db91.pth" in both[1].message and "resnet18-f37072fd.pth" in both[0].message
+    assert both[0].input_size(96) == 96  # the substitute takes any size
+
+
+def test_input_size_of_fixed_and_patched_backbones():
+    any_size = Backbone("cnn", nn.Identity(), 3, nn.Identity())
+    dino = Backbone("dino", nn.Identity(), 3, nn.Identity(), patch=14)
+    vit = Backbone("vit", nn.Identity(), 3, nn.Identity(), size=224, fixed_size=True)
+    assert (any_size.input_size(96), dino.input_size(96), dino.input_size(5), vit.input_size(96)) == (96, 98, 14, 224)
+    assert dino.preprocess_at(98)(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 98, 98)
+    with pytest.raises(ProjectError, match="dino takes 98 px inputs, not 96"):
+        dino.preprocess_at(96)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ FILE = Path(__file__).resolve().parent.parent / "experiments" / REPORT / "findin
 
 
 F = findings_module(REPORT)
+LITE0 = "efficientnet_lite0"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -86,36 +87,41 @@ def row(method, val, test, seconds=10.0):
     }
 
 
-def exp04(probe=(0.708, 0.676), ft_all=(0.64, 0.592), ft_low=(0.584, 0.548), n_test=500):
+def backbone(probe=(0.708, 0.676), ft_all=(0.64, 0.592), ft_low=(0.584, 0.548), key=LITE0, asked=("resnet18",)):
+    """One backbone's entry in EXP04's metrics: (validation, test) accuracy of each method's choice."""
     best = {
         F.PROBE: row(F.PROBE, *probe, seconds=8.0),
         F.FT_ALL: row(F.FT_ALL, *ft_all, seconds=16.0),
         F.FT_LOW: row(F.FT_LOW, *ft_low, seconds=12.0),
     }
-    return fake_result(
-        "EXP04",
-        {
-            "best": best,
-            "backbone": "efficientnet_lite0",
-            "substitute_for": "resnet18",
-            "n_train": 1000,
-            "n_test": n_test,
-        },
-    )
+    substitute = list(asked) != [key]
+    return {
+        "label": f"{key} (substitute for {', '.join(asked)})" if substitute else key,
+        "asked_for": list(asked),
+        "substitute": substitute,
+        "size": 96 if key != "vit_b_16" else 224,
+        "best": best,
+        "feature_seconds": 1.5,
+        "runs": 18,
+    }
+
+
+def exp04(n_test=500, **backbones):
+    """EXP04 with the substitute standing in for resnet18, or the given backbones (name -> backbone())."""
+    entries = backbones or {LITE0: backbone()}
+    return fake_result("EXP04", {"backbones": entries, "n_train": 1000, "n_val": 250, "n_test": n_test})
+
+
+def one(**methods) -> dict:
+    """The transfer findings of the one backbone of an EXP04 with these methods' (val, test) accuracies."""
+    return fnd(EXP04=exp04(**{LITE0: backbone(**methods)}))["transfer"]["each"][0]
 
 
 def exp05(full=0.575, tsne=0.566, pca=0.359, asked=("dinov2_vits14", "clip_vit_b32")):
     sep = {"full space": {"knn_acc": full}, "PCA": {"knn_acc": pca}, "t-SNE": {"knn_acc": tsne}}
     return fake_result(
         "EXP05",
-        {
-            "efficientnet_lite0": {
-                "asked_for": list(asked),
-                "probe": {"test_acc": 0.708},
-                "separability": sep,
-                "dim": 1280,
-            }
-        },
+        {LITE0: {"asked_for": list(asked), "probe": {"test_acc": 0.708}, "separability": sep, "dim": 1280, "size": 96}},
     )
 
 
@@ -223,8 +229,9 @@ def test_crossing_confusions_are_not_lookalikes():
 
 # ---- EXP04 -------------------------------------------------------------------------------------
 def test_probe_beats_fine_tuning_beyond_test_noise():
-    t = fnd()["transfer"]
+    t = one()
     assert t["probe_first"] and t["best_on_val_is_probe"] and t["ft_chosen"]["name"] == F.FT_ALL
+    assert t["label"] == "efficientnet_lite0 (substitute for resnet18)" and t["substitute"] and t["size"] == 96
     v = t["finetune_over_probe"]
     assert v["decided"] and not v["holds"] and v["word"] == "fails"
     assert v["detail"] == "-8.4 ± 3.0 pt on 500 test images"
@@ -233,30 +240,59 @@ def test_probe_beats_fine_tuning_beyond_test_noise():
 
 
 def test_fine_tuning_wins_and_the_lower_rate_protects():
-    t = fnd(EXP04=exp04(probe=(0.6, 0.6), ft_all=(0.7, 0.68), ft_low=(0.8, 0.80)))["transfer"]
+    t = one(probe=(0.6, 0.6), ft_all=(0.7, 0.68), ft_low=(0.8, 0.80))
     assert not t["probe_first"] and t["ft_chosen"]["name"] == F.FT_LOW and t["best_on_val"]["name"] == F.FT_LOW
     assert t["finetune_over_probe"]["holds"] and t["low_lr_protects"]["holds"]
 
 
 def test_the_fine_tuning_compared_is_chosen_on_validation_not_test():
     # the lower-rate run is better on test but worse on validation: the full fine-tuning is compared
-    t = fnd(EXP04=exp04(ft_all=(0.70, 0.55), ft_low=(0.60, 0.75)))["transfer"]
+    t = one(ft_all=(0.70, 0.55), ft_low=(0.60, 0.75))
     assert t["ft_chosen"]["name"] == F.FT_ALL and t["probe_first"]
 
 
 def test_probe_against_the_custom_cnn():
-    t = fnd()["transfer"]
-    assert not t["probe_over_cnn"]["decided"] and (t["probe_train"], t["cnn_train"]) == (1000, 10_000)
-    far = fnd(EXP04=exp04(probe=(0.9, 0.9)))["transfer"]["probe_over_cnn"]
+    assert not one()["probe_over_cnn"]["decided"]
+    assert (fnd()["transfer"]["n_train"], fnd()["transfer"]["cnn_train"]) == (1000, 10_000)
+    far = one(probe=(0.9, 0.9))["probe_over_cnn"]
     assert far["holds"] and far["decided"]
-    low = fnd(EXP04=exp04(probe=(0.5, 0.5)))["transfer"]["probe_over_cnn"]
+    low = one(probe=(0.5, 0.5))["probe_over_cnn"]
     assert low["decided"] and not low["holds"]
+
+
+def test_one_backbone_is_not_several():
+    t = fnd()["transfer"]
+    assert not t["several"] and t["best"]["key"] == LITE0 and t["best_vs_others"] == []
+
+
+def test_several_backbones_each_judged_and_the_best_chosen_on_validation():
+    vit = backbone(probe=(0.85, 0.84), ft_all=(0.93, 0.92), ft_low=(0.90, 0.91), key="vit_b_16", asked=("vit_b_16",))
+    t = fnd(EXP04=exp04(**{LITE0: backbone(), "vit_b_16": vit}))["transfer"]
+    assert t["several"] and [b["key"] for b in t["each"]] == [LITE0, "vit_b_16"]
+    assert t["each"][1]["finetune_over_probe"]["holds"] and not t["each"][0]["finetune_over_probe"]["holds"]
+    assert t["best"]["label"] == "vit_b_16" and t["best"]["best_on_val"]["name"] == F.FT_ALL
+    (other,) = t["best_vs_others"]
+    assert other["label"] == "efficientnet_lite0 (substitute for resnet18)" and other["method"] == F.PROBE
+    assert other["verdict"]["holds"] and other["verdict"]["diff"] == pytest.approx(0.92 - 0.676)
+    # better on test but not on validation: the backbone chosen stays the one best on validation
+    sly = backbone(probe=(0.70, 0.99), key="resnet18", asked=("resnet18",))
+    t = fnd(EXP04=exp04(**{"resnet18": sly, "vit_b_16": vit}))["transfer"]
+    assert t["best"]["key"] == "vit_b_16" and t["best_vs_others"][0]["verdict"]["word"] == "fails"
+
+
+def test_substitutes_name_every_backbone_that_was_missing():
+    assert fnd()["substitutes"] == {"missing": ["resnet18", "dinov2_vits14", "clip_vit_b32"], "by": [LITE0]}
+    shared = backbone(asked=("resnet18", "vit_b_16"))
+    assert fnd(EXP04=exp04(**{LITE0: shared}))["substitutes"]["missing"][:2] == ["resnet18", "vit_b_16"]
+    real = {"resnet18": backbone(key="resnet18", asked=("resnet18",))}
+    none = fnd(EXP04=exp04(**real), EXP05=exp05(asked=(LITE0,)))["substitutes"]
+    assert none == {"missing": [], "by": []}
 
 
 # ---- EXP05 -------------------------------------------------------------------------------------
 def test_tsne_keeps_neighbourhoods_and_beats_pca():
     e = fnd()["emb"]
-    assert e["substituted"] and e["backbone"] == "efficientnet_lite0"
+    assert e["substituted"] and e["backbone"] == LITE0 and e["sizes"] == [96]
     assert e["tsne_keeps"] and e["tsne_beats_pca"] and e["tsne_share"] == pytest.approx(0.566 / 0.575)
 
 
@@ -270,7 +306,7 @@ def test_findings_on_the_real_results_are_plain_and_complete():
     real = cached_results(REPORT, ("EXP01", "EXP02", "EXP03", "EXP04", "EXP05"))
     out = plain(F.findings(real), str(FILE))
     json.dumps(out)  # plain data only
-    assert set(out) == {"arch", "reg", "headline", "transfer", "emb"}
+    assert set(out) == {"substitutes", "arch", "reg", "headline", "transfer", "emb"}
     for key in ("width_over_depth",):
         assert set(out["arch"][key]) == {"holds", "decided", "word", "diff", "detail"}
     assert out["headline"]["final_vs_baseline"]["word"] in ("holds", "fails", "not shown")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +53,17 @@ class Backbone:
     message: str = ""  # one line for the log and the report
     norm: Normalisation = IMAGENET_NORM  # the normalisation ``preprocess`` applies
     size: int = 224
+    fixed_size: bool = False  # the model takes ``size`` px only (torchvision's and open_clip's ViTs assert it)
+    patch: int = 1  # any other size must be a multiple of this (DINOv2 asserts its 14 px patches)
+
+    def input_size(self, asked: int) -> int:
+        """The resolution the model takes nearest ``asked``: its own when it takes no other."""
+        return self.size if self.fixed_size else max(self.patch, round(asked / self.patch) * self.patch)
 
     def preprocess_at(self, size: int) -> Preprocess:
         """This backbone's normalisation at another input size (a cheaper resolution, say)."""
+        if size != self.input_size(size):
+            raise ProjectError(f"{self.name} takes {self.input_size(size)} px inputs, not {size}")
         return image_preprocess(size, self.norm)
 
 
@@ -219,7 +227,16 @@ def _torchvision(name: str) -> Backbone:
         )
     model = torchvision.models.get_model(name, weights=weights)  # reads the cached file
     dim = _strip_head(model)
-    return Backbone(name, model.eval(), dim, weights.transforms(), message=f"{name}: torchvision {weights} ({path})")
+    size = getattr(model, "image_size", None)  # a ViT's position embeddings fix its input size
+    return Backbone(
+        name,
+        model.eval(),
+        dim,
+        weights.transforms(),
+        message=f"{name}: torchvision {weights} ({path})",
+        size=size or 224,
+        fixed_size=size is not None,
+    )
 
 
 def _dinov2(name: str) -> Backbone:
@@ -243,6 +260,7 @@ def _dinov2(name: str) -> Backbone:
         model.embed_dim,
         image_preprocess(224, IMAGENET_NORM, 256),
         message=f"{name}: torch.hub facebookresearch/dinov2 ({ckpt})",
+        patch=model.patch_size,
     )
 
 
@@ -280,6 +298,7 @@ def _open_clip(name: str) -> Backbone:
         image_preprocess(224, CLIP_NORM, 224),
         message=f"{name}: open_clip {arch} ({path})",
         norm=CLIP_NORM,
+        fixed_size=True,
     )
 
 
@@ -348,3 +367,19 @@ def load_backbone(name: str) -> Backbone:
                 f"{LITE0_WEIGHTS_PACKAGE} as a substitute"
             ),
         )
+
+
+def load_backbones(names: Sequence[str]) -> dict[str, list[Backbone]]:
+    """Each of ``names`` loaded, grouped by the backbone actually loaded: those whose weights are
+    missing share one substitute, to be computed with once (the group's first); each keeps its message."""
+    groups: dict[str, list[Backbone]] = {}
+    for name in names:
+        bb = load_backbone(name)
+        groups.setdefault(bb.name, []).append(bb)
+    return groups
+
+
+def label(group: Sequence[Backbone]) -> str:
+    """How captions name a group of ``load_backbones``: "efficientnet_lite0 (substitute for resnet18, vit_b_16)"."""
+    stands_in = [bb.substitute_for for bb in group if bb.substitute_for]
+    return f"{group[0].name} (substitute for {', '.join(stands_in)})" if stands_in else group[0].name

@@ -206,23 +206,28 @@ def _method(row: Mapping[str, Any]) -> dict:
     }
 
 
-def transfer(res: StoredResult, cnn: StoredResult) -> dict:
-    m = res.metrics
-    best = {k: _method(v) for k, v in m["best"].items()}
+def backbone_transfer(key: str, b: Mapping[str, Any], n: int, cnn: StoredResult) -> dict:
+    """Probe vs fine-tuning on one backbone (or the substitute standing in for several), ``n`` test images."""
+    best = {k: _method(v) for k, v in b["best"].items()}
     probe, ft_all, ft_low = best[PROBE], best[FT_ALL], best[FT_LOW]
-    n = int(m["n_test"])
     # which fine-tuning to set against the probe is chosen on validation, like everything else here
     ft = ft_all if ft_all["val_acc"] >= ft_low["val_acc"] else ft_low
-    on_val = max(best.values(), key=lambda b: b["val_acc"])
+    on_val = max(best.values(), key=lambda r: r["val_acc"])
     final = cnn.metrics["final"]
     return {
+        "key": key,
+        "label": b["label"],
+        "substitute": bool(b["substitute"]),
+        "asked_for": list(b["asked_for"]),
+        "size": b["size"],
+        "runs": b["runs"],
+        "feature_seconds": b["feature_seconds"],
         "probe": probe,
         "ft_all": ft_all,
         "ft_low": ft_low,
         "ft_chosen": ft,
         "best_on_val": on_val,
         "best_on_val_is_probe": on_val["name"] == PROBE,
-        "substitute": bool(m.get("substitute_for")),
         "probe_first": probe["test_acc"] >= ft["test_acc"],
         "time_ratio": ft["seconds"] / probe["seconds"] if probe["seconds"] else None,
         "finetune_over_probe": accuracy_verdict(ft["test_acc"], n, probe["test_acc"], n),
@@ -235,7 +240,30 @@ def transfer(res: StoredResult, cnn: StoredResult) -> dict:
             int(cnn.metrics["test_size"]),
             _f(final.get("test_acc_std", 0.0)) ** 2 / max(int(final.get("seeds", 1)), 1),
         ),
-        "probe_train": m["n_train"],
+    }
+
+
+def transfer(res: StoredResult, cnn: StoredResult) -> dict:
+    m = res.metrics
+    n = int(m["n_test"])
+    each = [backbone_transfer(k, b, n, cnn) for k, b in m["backbones"].items()]
+    # the backbone whose chosen configuration is best on validation, set against each of the others on test
+    top = max(each, key=lambda t: t["best_on_val"]["val_acc"])
+    return {
+        "each": each,
+        "several": len(each) > 1,
+        "best": top,
+        "best_vs_others": [
+            {
+                "label": t["label"],
+                "method": t["best_on_val"]["name"],
+                "test_acc": t["best_on_val"]["test_acc"],
+                "verdict": accuracy_verdict(top["best_on_val"]["test_acc"], n, t["best_on_val"]["test_acc"], n),
+            }
+            for t in each
+            if t is not top
+        ],
+        "n_train": m["n_train"],
         "cnn_train": cnn.config.get("n_train") or CIFAR10_TRAIN - int(cnn.config.get("n_val", 0)),
     }
 
@@ -248,6 +276,7 @@ def embeddings(res: StoredResult) -> dict:
     share = knn["t-SNE"] / knn["full space"] if knn["full space"] else float("nan")
     return {
         "backbone": backbone,
+        "sizes": sorted({int(v["size"]) for v in res.metrics.values()}),
         "substituted": list(e["asked_for"]) != [backbone],
         "probe_acc": e["probe"]["test_acc"],
         "dim": e["dim"],
@@ -260,9 +289,17 @@ def embeddings(res: StoredResult) -> dict:
     }
 
 
+def substitutes(transfer_res: StoredResult, embed_res: StoredResult) -> dict:
+    """The backbones asked for whose weights were missing (EXP04, EXP05), and what stood in for them."""
+    pairs = [(a, k) for k, b in transfer_res.metrics["backbones"].items() if b["substitute"] for a in b["asked_for"]]
+    pairs += [(a, k) for k, e in embed_res.metrics.items() for a in e["asked_for"] if a != k]
+    return {"missing": [a for a, _ in pairs], "by": sorted({k for _, k in pairs})}
+
+
 def findings(results: Mapping[str, StoredResult]) -> dict:
     threshold = one_seed_threshold(results["EXP03"])
     return {
+        "substitutes": substitutes(results["EXP04"], results["EXP05"]),
         "arch": architecture(results["EXP01"], threshold),
         "reg": regularisation(results["EXP02"], threshold),
         "headline": headline(results["EXP03"]),
