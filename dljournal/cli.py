@@ -87,6 +87,13 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "file (journal:path/to/studies.log, the choice for NFS without a database); default: SQLite under build/",
     )
     p.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes of this machine that optimise each Optuna study together, cores // N torch threads "
+        "each (--executor local; the studies go to --optuna-storage, else a journal file under build/optuna/)",
+    )
+    p.add_argument(
         "--offline",
         action="store_true",
         help="download nothing: pretrained weights come from the local caches only, else the named "
@@ -170,6 +177,12 @@ def _seed(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 to 256")
+    return int(text)
+
+
 def _only(values: list[str]) -> tuple[str, ...]:
     return tuple(v for item in values for v in item.split(",") if v)
 
@@ -226,8 +239,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.offline:  # read by dljournal.models.backbones, and by Hugging Face's own downloads
             os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
 
+        if args.workers > 1 and args.executor != "local":
+            raise ProjectError("--workers runs the studies of one process's experiments: use it with --executor local")
         opts = RunOptions(
-            report, args.profile, _only(args.only), args.force, args.data_root, args.device, args.seed, args.dry_run
+            report,
+            args.profile,
+            _only(args.only),
+            args.force,
+            args.data_root,
+            args.device,
+            args.seed,
+            args.dry_run,
+            args.workers,
         )
         if args.list:
             _print_state(list_state(project, opts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from .profiles import Profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec
 
+# how ctx.map runs its items when not one after another here: set by core.items in its jobs
+MAPPER: ContextVar[Callable[[Context, Callable, list], list] | None] = ContextVar("mapper", default=None)
 # decoded datasets shared by the experiments of one process, keyed on every argument of the load
 _LOADED: dict[tuple, Any] = {}
 SYNTHETIC_MAX = (512, 256)  # train/test samples a synthetic stand-in has at most: smoke stays seconds
@@ -131,6 +134,12 @@ class Context:
             direction=direction,
             fresh=self.force,
         )
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``[fn(x) for x in items]``: here, one after another, or, for an experiment with
+        ``item_jobs=True`` run by ``--executor submitit``, each item as a job of its own (core.items)."""
+        items, mapper = list(items), MAPPER.get()
+        return mapper(self, fn, items) if mapper else [fn(x) for x in items]
 
     def artifact(self, exp_id: str, name: str):
         """An artifact (tensors) that experiment ``exp_id`` of this report stored in its result."""

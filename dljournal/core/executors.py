@@ -36,15 +36,27 @@ class JobOptions:
     poll_seconds: float = 1.0
 
 
-def train_job(project: Project, opts: RunOptions, exp_id: str, parts: dict[str, str], threads: int) -> float:
+def train_job(
+    project: Project, opts: RunOptions, exp_id: str, parts: dict[str, str], threads: int, job: JobOptions
+) -> float:
     """What one job runs: experiment ``exp_id`` under the key the launcher computed; its seconds."""
     import torch
 
     torch.set_num_threads(threads)  # jobs sharing a machine: threads ≤ cores, or each runs 4-5× slower
+    state, spec = job_state(project, opts, exp_id)
+    if spec.item_jobs:  # each item of its ctx.map a job of its own
+        from .context import MAPPER
+        from .items import item_jobs  # it submits jobs through this module
+
+        MAPPER.set(item_jobs(project, opts, job, exp_id, parts))
+    return run_one(spec, state, parts)
+
+
+def job_state(project: Project, opts: RunOptions, exp_id: str) -> tuple[RunState, ExperimentSpec]:
+    """In a job's fresh process: the experiments imported, the run's checks passed, ``exp_id``'s spec."""
     load_experiments(project, opts.report)
     state, specs = preflight(project, replace(opts, only=(exp_id,)))
-    spec = next(s for s in specs if s.id == exp_id)
-    return run_one(spec, state, parts)
+    return state, next(s for s in specs if s.id == exp_id)
 
 
 def run_jobs(project: Project, opts: RunOptions, job: JobOptions) -> int:
@@ -60,7 +72,7 @@ def run_jobs(project: Project, opts: RunOptions, job: JobOptions) -> int:
         todo = _stale(state, opts, specs, keys)
         if not todo:
             return 0
-        executor = _executor(job, folder)
+        executor = make_executor(job, folder)
         gpus = _gpus(job)
         slots = job.jobs or (len(gpus) // max(job.gpus_per_job, 1) if gpus and job.gpus_per_job else 2)
         threads = max(1, (os.cpu_count() or 1) // slots) if executor.cluster == "local" else os.cpu_count() or 1
@@ -83,7 +95,7 @@ def _stale(state: RunState, opts: RunOptions, specs: list[ExperimentSpec], keys:
     return todo
 
 
-def _executor(job: JobOptions, folder):
+def make_executor(job: JobOptions, folder):
     """submitit's Slurm executor where ``sbatch`` exists (or ``cluster="slurm"``), else its local one
     (named directly: AutoExecutor finds them through pkg_resources, gone from recent setuptools)."""
     import submitit
@@ -128,7 +140,7 @@ def _supervise(executor, project, opts, job, todo, keys, slots, gpus, threads) -
                     executor.update_parameters(visible_gpus=tuple(mine))
                 if executor.cluster == "slurm":
                     executor.update_parameters(job_name=f"{opts.report}-{exp_id}")
-                submitted = executor.submit(train_job, project, opts, exp_id, keys[exp_id], threads)
+                submitted = executor.submit(train_job, project, opts, exp_id, keys[exp_id], threads, job)
                 running[exp_id] = (submitted, time.perf_counter(), mine)
                 log(f"  {exp_id}: queued as job {submitted.job_id}")
                 del waiting[exp_id]
@@ -143,14 +155,14 @@ def _supervise(executor, project, opts, job, todo, keys, slots, gpus, threads) -
                 submitted.result()
                 log(f"  {exp_id}: done in {elapsed:.1f}s (job {submitted.job_id})")
             except Exception as exc:  # a failed, killed or cancelled job: its log says why
-                log(f"  {exp_id}: FAILED after {elapsed:.1f}s: {_why(exc)}; log: {submitted.paths.stderr}")
+                log(f"  {exp_id}: FAILED after {elapsed:.1f}s: {job_error(exc)}; log: {submitted.paths.stderr}")
                 failed.append(exp_id)
     log(f"{len(todo) - len(failed)}/{len(todo)} job(s) ok" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return len(failed)
 
 
-def _why(exc: Exception) -> str:
+def job_error(exc: Exception) -> str:
     """The job's own error out of submitit's report (a traceback and the log paths)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt|Exit)\b", line)]
-    return (errors or lines or [type(exc).__name__])[-1][:200]
+    return (errors or lines or [type(exc).__name__])[-1][:500]

@@ -36,6 +36,7 @@ class ExperimentSpec:
     recipe: Recipe | None = None  # the config and its per-profile overrides; None: no config
     data: tuple[str, ...] = ()  # datasets the experiment reads (part of the cache key)
     needs: tuple[str, ...] = ()  # experiments of the same report whose artifacts it reads
+    item_jobs: bool = False  # under --executor submitit, each item of its ctx.map is a job (core.items)
 
     def config_for(self, profile: str) -> Any:
         return self.recipe.for_profile(profile) if self.recipe is not None else None
@@ -53,20 +54,22 @@ def experiment(
     recipe: Recipe | None = None,
     data: tuple[str, ...] | list[str] = (),
     needs: tuple[str, ...] | list[str] = (),
+    item_jobs: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
 
     The report is the package the function lives in, ``experiments/<report>/`` (its name is declared
     once: by the folder, as the journal's ``journal/<report>/``); ``report=`` names it for a module
     outside such a package. ``recipe`` is its configuration: the full recipe and what each profile
-    changes of it (``ctx.cfg`` is ``recipe.for_profile(profile)``).
+    changes of it (``ctx.cfg`` is ``recipe.for_profile(profile)``). ``item_jobs``: run by
+    ``--executor submitit``, each item of its ``ctx.map`` (each run of a ``sweep``) is a job of its own.
     """
     if recipe is not None and not isinstance(recipe, Recipe):
         raise TypeError(f"experiment {id}: recipe must be a Recipe, got {type(recipe).__name__}")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         report_ = report or _report_of(fn, id)
-        spec = ExperimentSpec(id, report_, title, question, fn, recipe, tuple(data), tuple(needs))
+        spec = ExperimentSpec(id, report_, title, question, fn, recipe, tuple(data), tuple(needs), item_jobs)
         EXPERIMENTS.register(f"{report_}/{id}", spec)
         fn.spec = spec  # type: ignore[attr-defined]
         return fn

@@ -43,6 +43,7 @@ class RunOptions:
     device: str = "auto"
     seed: int = 0
     dry_run: bool = False  # the profile's configuration for 2 steps on tiny synthetic data (core.dryrun)
+    workers: int = 1  # processes that run the trials of each Optuna study together (core.workers)
 
     @property
     def run_profile(self) -> Profile:
@@ -111,6 +112,8 @@ def run(project: Project, opts: RunOptions) -> int:
 
 
 def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> int:
+    from .workers import study_workers  # it starts processes that run this module's steps
+
     profile, store = state.profile, state.store
     # --force re-runs what was asked for; experiments pulled in only as needs still run only when stale
     forced = (
@@ -142,7 +145,8 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
             continue
         log(f"{head}: running, {'--force' if cached == 'fresh' else why}{last_time(store, spec)}")
         try:
-            seconds = run_one(spec, state, parts)
+            with study_workers(state.project, opts, spec.id, parts):
+                seconds = run_one(spec, state, parts)
             log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
         except KeyboardInterrupt:
             log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
@@ -167,28 +171,33 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
     return len(failed)
 
 
+def context(spec: ExperimentSpec, state: RunState, parts: dict[str, str], project: Project) -> Context:
+    """What experiment ``spec`` receives when it runs under the key ``parts``."""
+    cfg = spec.config_for(state.profile.name)
+    cfg = dry_config(cfg) if state.profile.dry_run else cfg
+    return Context(
+        spec,
+        state.profile,
+        cfg,
+        state.device,
+        state.data_root,
+        project,
+        state.seed,
+        log=log,
+        key=cache_key(parts),
+        force=state.force,
+    )
+
+
 def run_one(spec: ExperimentSpec, state: RunState, parts: dict[str, str]) -> float:
     """Run one experiment and save its result under the key ``parts``; returns its seconds."""
     project, profile, seed = state.project, state.profile, state.seed
-    cfg = spec.config_for(profile.name)
-    cfg = dry_config(cfg) if profile.dry_run else cfg
     # events go to a staging folder, swapped into place once the result is saved: the previous
     # events survive a crash, and a concurrent reader (TensorBoard, another run) never loses them
     staging = project.build / "tensorboard" / TB_STAGING / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staged = dataclasses.replace(project, tensorboard_root=staging)
     try:
-        ctx = Context(
-            spec,
-            profile,
-            cfg,
-            state.device,
-            state.data_root,
-            staged,
-            seed,
-            log=log,
-            key=cache_key(parts),
-            force=state.force,
-        )
+        ctx = context(spec, state, parts, staged)
         watch, counter = observers(ctx.tensorboard_dir), StepCounter()
         ctx.observers = (lambda name: [*watch(name), counter]) if profile.dry_run else watch
         result, started, seconds = _call(spec, ctx, seed)

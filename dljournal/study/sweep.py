@@ -48,18 +48,24 @@ def sweep(
     ``target`` it gets ``seconds_to_target`` (training time until validation accuracy ≥ target).
     """
     require_not_test(data[1], "sweep")  # its seconds_to_target and any ranking read the validation split
+
+    def one(item: tuple[str, int]) -> Run:
+        name, seed = item
+        v = variants[name]
+        seed_everything(ctx.seed + seed)
+        tag = name if len(seeds) == 1 else f"{name}-s{seed}"
+        run = ctx.train(v.model(), data, test, v.cfg, name=tag.replace(" ", "_"), augment=v.augment)
+        if train_eval is not None and "acc" in run.test:
+            run.extra["train_eval_acc"] = evaluate(run.model, train_eval, v.cfg)["acc"]
+            run.extra["gap"] = run.extra["train_eval_acc"] - run.test["acc"]
+        if target is not None:
+            run.extra["seconds_to_target"] = run.seconds_to("val_acc", target)
+        return run
+
+    items = [(name, seed) for name in variants for seed in seeds]  # each run its own job where asked for
     runs: dict[str, list[Run]] = {}
-    for name, v in variants.items():
-        for seed in seeds:
-            seed_everything(ctx.seed + seed)
-            tag = name if len(seeds) == 1 else f"{name}-s{seed}"
-            run = ctx.train(v.model(), data, test, v.cfg, name=tag.replace(" ", "_"), augment=v.augment)
-            if train_eval is not None and "acc" in run.test:
-                run.extra["train_eval_acc"] = evaluate(run.model, train_eval, v.cfg)["acc"]
-                run.extra["gap"] = run.extra["train_eval_acc"] - run.test["acc"]
-            if target is not None:
-                run.extra["seconds_to_target"] = run.seconds_to("val_acc", target)
-            runs.setdefault(name, []).append(run)
+    for (name, _), run in zip(items, ctx.map(one, items)):
+        runs.setdefault(name, []).append(run)
     return runs
 
 

@@ -19,6 +19,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 
 import optuna
@@ -33,6 +34,12 @@ FINISHED = (State.COMPLETE, State.PRUNED)
 STORAGE_ENV = "DLJOURNAL_OPTUNA_STORAGE"
 HEARTBEAT_S = 10  # an RDB worker's heartbeat; a trial silent for GRACE_S is failed and retried
 GRACE_S = 30
+# what each ``optimize`` runs inside (``run --workers N``, core.workers): in the launching process it
+# starts the helper processes and shares the cores with them; in a helper it ends the experiment's
+# run once the study it helped is complete. Called with the study and its cap.
+AROUND: ContextVar[Callable[[optuna.Study, int], contextlib.AbstractContextManager[None]] | None] = ContextVar(
+    "around", default=None
+)
 
 
 class Pruning(Callback):
@@ -100,25 +107,30 @@ def optimize(
     n_trials: int,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
 ) -> int:
-    """Run trials until ``n_trials`` have finished (complete or pruned); returns how many ran here.
+    """Run trials until ``n_trials`` have finished (complete or pruned); returns how many finished
+    during this call, here or in a process sharing the study (the rest were there before).
 
     Resumable and shareable: a resumed study runs exactly the trials that are missing, and several
     processes on one storage together run exactly ``n_trials``. A trial's place is decided by its
     number, which the storage hands out atomically: one that finds ``n_trials`` trials before it
     (finished, running or queued) gives its place up (stored as FAIL, never counted).
     """
+    around = AROUND.get()
+    with around(s, n_trials) if around else contextlib.nullcontext():
+        return _optimize(s, objective, n_trials, log)
+
+
+def _optimize(s: optuna.Study, objective: Callable[[optuna.Trial], float], n_trials: int, log) -> int:
     done_before = len(finished(s))
     if done_before:
         log(f"  study {s.study_name}: resuming, {done_before} of {n_trials} trials already finished")
     label = s.study_name.split("-")[1] if s.study_name.count("-") >= 2 else s.study_name
-    ran = 0
     while len(finished(s)) < n_trials:
         _retry_orphans(s)
         live = s.get_trials(deepcopy=False, states=(*FINISHED, State.RUNNING, State.WAITING))
         if len(live) < n_trials or any(t.state == State.WAITING for t in live):
             trial = _run_trial(s, objective, n_trials)
             if trial is not None:
-                ran += 1
                 value = f"{trial.value:.4f}" if trial.value is not None else "pruned"
                 params = ", ".join(
                     f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items()
@@ -126,7 +138,7 @@ def optimize(
                 log(f"  {label} trial {len(finished(s))}/{n_trials}: {value} ({params})")
         else:  # the last places are being run by other workers: the study is read when all are in
             time.sleep(0.5)
-    return ran
+    return len(finished(s)) - done_before
 
 
 def _run_trial(s: optuna.Study, objective: Callable[[optuna.Trial], float], cap: int):

@@ -1,0 +1,107 @@
+"""``@experiment(item_jobs=True)`` run by ``--executor submitit``: each item of the experiment's
+``ctx.map`` (each variant × seed of a ``sweep``) is a submitit job of its own, with the GPUs of one job.
+
+The experiment's own job (core.executors) submits the items of each ``ctx.map`` that are not stored
+yet, waits, and reads every result back in order. An item's job runs the experiment's code from the
+top, reading the earlier maps' results back, computes its one item, stores it (written whole or not
+at all) and stops. Stored items are keyed on the experiment's cache key, so the launch after an
+interruption submits only the missing ones; a failed item stops the experiment naming its log.
+The results equal an in-process run's: an item seeds itself (``sweep`` does) and reads the same data.
+Items' trainings write no TensorBoard events; stored items are pickles of this build folder's own jobs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..train import seed_everything
+from .context import MAPPER, Context
+from .executors import JobOptions, job_error, job_state, make_executor
+from .files import atomic_file
+from .project import Project, ProjectError
+from .runner import RunOptions, context
+
+
+class ItemDone(Exception):
+    """An item's job stored its item: the rest of the experiment is the experiment job's work."""
+
+
+def _folder(ctx: Context, m: int) -> Path:
+    return ctx.project.build / "jobs" / ctx.spec.report / ctx.spec.id / ctx.key / f"map{m}"
+
+
+def _load(where: Path, n: int, device: torch.device) -> list:
+    return [torch.load(where / f"{i}.pt", map_location=device, weights_only=False) for i in range(n)]
+
+
+def item_jobs(project: Project, opts: RunOptions, job: JobOptions, exp_id: str, parts: dict[str, str]) -> Callable:
+    """The ``ctx.map`` of an experiment's job: the missing items as jobs, then all of them read back."""
+    maps = itertools.count()
+
+    def mapper(ctx: Context, fn: Callable, items: list) -> list:
+        m = next(maps)
+        where = _folder(ctx, m)
+        if m == 0 and ctx.force:  # --force: every item trains again
+            shutil.rmtree(where.parent, ignore_errors=True)
+        missing = [i for i in range(len(items)) if not (where / f"{i}.pt").exists()]
+        ctx.log(f"  {exp_id}: map {m}: {len(missing)} of {len(items)} item(s) to run as jobs, logs in {where}")
+        _run(make_executor(job, where), job, missing, (project, opts, exp_id, parts, m), exp_id)
+        return _load(where, len(items), ctx.device)
+
+    return mapper
+
+
+def _run(executor, job: JobOptions, missing: list[int], args: tuple, exp_id: str) -> None:
+    local = executor.cluster == "local"
+    slots = (job.jobs or 2) if local else len(missing)  # Slurm queues them all; here, a few at once
+    threads = max(1, (os.cpu_count() or 1) // slots) if local else os.cpu_count() or 1
+    running, failed = {}, []
+    while missing or running:
+        while missing and len(running) < slots:
+            i = missing.pop(0)
+            running[i] = executor.submit(run_item, *args, i, threads)
+        time.sleep(job.poll_seconds)
+        for i, submitted in list(running.items()):
+            if submitted.done():
+                del running[i]
+                try:
+                    submitted.result()
+                except Exception as exc:
+                    failed.append(f"item {i} failed ({job_error(exc)}); log: {submitted.paths.stderr}")
+    if failed:
+        raise ProjectError(f"{exp_id}: {len(failed)} item job(s) failed; {'; '.join(failed)}")
+
+
+def run_item(
+    project: Project, opts: RunOptions, exp_id: str, parts: dict[str, str], m: int, i: int, threads: int
+) -> None:
+    """An item's job: item ``i`` of the experiment's ``m``-th ``ctx.map``, stored for the experiment job."""
+    torch.set_num_threads(threads)
+    state, spec = job_state(project, replace(opts, force=False), exp_id)
+    ctx = context(spec, state, parts, project)
+    maps = itertools.count()
+
+    def mapper(ctx: Context, fn: Callable, items: list) -> list:
+        k = next(maps)
+        if k < m:  # an earlier map: its results are all stored
+            return _load(_folder(ctx, k), len(items), ctx.device)
+        result = fn(items[i])
+        with atomic_file(_folder(ctx, k) / f"{i}.pt") as tmp:
+            torch.save(result, tmp)
+        raise ItemDone
+
+    MAPPER.set(mapper)
+    seed_everything(state.seed)
+    try:
+        spec.fn(ctx)
+    except ItemDone:
+        return
+    raise ProjectError(f"{exp_id} made fewer than {m + 1} ctx.map call(s) in the job of its item {i}")
