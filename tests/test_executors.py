@@ -99,3 +99,11 @@ def test_a_killed_job_loses_nothing_and_only_it_runs_again(tmp_path, monkeypatch
     assert run_jobs(project, opts("t_kill"), job) == 0
     err = capsys.readouterr().err
     assert "1 job(s)" in err and "EXP01 skipped" in err and "EXP02: done" in err
+
+
+def test_processes_sharing_the_machine_use_no_more_threads_than_cores(monkeypatch):
+    from dljournal.core import executors
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 8)
+    assert [executors.threads_per_process(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    assert all(executors.threads_per_process(n) * n <= 8 for n in range(1, 9))

@@ -8,9 +8,9 @@ import optuna
 import pytest
 from conftest import load_module, make_project
 
+from dljournal.core.executors import threads_per_process
 from dljournal.core.runner import RunOptions, run
 from dljournal.core.store import ResultStore
-from dljournal.core.workers import threads_per_worker
 from dljournal.study import tune
 
 pytest.importorskip("submitit", reason="submitit not installed (pip install submitit)")
@@ -74,6 +74,6 @@ def test_two_workers_share_one_study_and_finish_exactly_the_cap(tmp_path, capsys
     done = [t for t in trials if t.state in tune.FINISHED]
     assert len(done) == CAP  # exactly the cap over both processes, no trial beyond it
     assert len({t.user_attrs["pid"] for t in done}) == 2
-    assert {t.user_attrs["threads"] for t in done} == {threads_per_worker(2)}
+    assert {t.user_attrs["threads"] for t in done} == {threads_per_process(2)}
     assert result.metrics["best"] == max(t.value for t in done)
     assert tune.STORAGE_ENV not in os.environ  # the launcher's setting does not outlive the run

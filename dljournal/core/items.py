@@ -13,7 +13,6 @@ Items' trainings write no TensorBoard events; stored items are pickles of this b
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import torch
 
 from ..train import seed_everything
 from .context import MAPPER, Context
-from .executors import JobOptions, job_error, job_state, make_executor
+from .executors import JobOptions, job_error, job_state, make_executor, threads_per_process, usable_cores
 from .files import atomic_file
 from .project import Project, ProjectError
 from .runner import RunOptions, context
@@ -62,7 +61,7 @@ def item_jobs(project: Project, opts: RunOptions, job: JobOptions, exp_id: str, 
 def _run(executor, job: JobOptions, missing: list[int], args: tuple, exp_id: str) -> None:
     local = executor.cluster == "local"
     slots = (job.jobs or 2) if local else len(missing)  # Slurm queues them all; here, a few at once
-    threads = max(1, (os.cpu_count() or 1) // slots) if local else os.cpu_count() or 1
+    threads = threads_per_process(slots) if local else usable_cores()
     running, failed = {}, []
     while missing or running:
         while missing and len(running) < slots:

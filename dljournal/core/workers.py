@@ -27,7 +27,7 @@ import torch
 
 from ..study.tune import AROUND, STORAGE_ENV, finished
 from ..train import seed_everything
-from .executors import JobOptions, job_error, job_state, make_executor
+from .executors import JobOptions, job_error, job_state, make_executor, threads_per_process
 from .project import Project
 from .runner import RunOptions, context, log
 
@@ -40,17 +40,13 @@ class HelperDone(Exception):
     """A helper got past the studies to the experiment's own training: nothing is left for it."""
 
 
-def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 @contextlib.contextmanager
 def study_workers(project: Project, opts: RunOptions, exp_id: str, parts: dict[str, str]) -> Iterator[None]:
     """Around one experiment's run in the launcher: with ``opts.workers`` > 1 its studies get helpers."""
     if opts.workers <= 1:
         yield
         return
-    threads, helpers = threads_per_worker(opts.workers), []
+    threads, helpers = threads_per_process(opts.workers), []
 
     @contextlib.contextmanager
     def around(s: optuna.Study, cap: int) -> Iterator[None]:
