@@ -8,10 +8,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .core.preflight import SEED_MAX
 from .core.profiles import PROFILES
 from .core.project import Project, ProjectError, one_line_errors
+
+if TYPE_CHECKING:
+    from .core.options import RunOptions
 
 DESCRIPTION = """\
 An experiment journal as code. `run` trains the experiments of a report (skipping those whose
@@ -193,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .core.registry import load_experiments
-
     project = Project.find(build=getattr(args, "build_dir", None))
     if args.command == "new":
         from .scaffold import new_report
@@ -204,21 +206,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"next: dljournal run --report {args.name} --profile smoke && dljournal build --report {args.name}")
         return 0
     report = args.report or project.default_report
-    reports = load_experiments(project, report)
-    if report not in reports:
-        from .core.registry import experiments_for
-
-        experiments_for(report)  # raises the one-line error with close names
 
     if args.command == "preview":
         from .report.preview import serve
 
+        _load(project, report)
         serve(project, report, args.port)
         return 0
 
     if args.command == "bench":
         from .bench import run_bench
 
+        _load(project, report)
         return run_bench(project, args.data_root, epochs=args.epochs)
 
     if getattr(args, "dry_run", False):  # results, figures, studies and the PDF of a dry run live apart
@@ -233,11 +232,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         output_path(project, load_report_spec(project, report), args.author, args.output)
 
     if args.command in ("run", "report"):
-        from .core.listing import list_state
-        from .core.runner import RunOptions, run
-
-        if args.offline:  # read by dljournal.models.backbones, and by Hugging Face's own downloads
-            os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
+        from .core.options import RunOptions
 
         if args.workers > 1 and args.executor != "local":
             raise ProjectError("--workers runs the studies of one process's experiments: use it with --executor local")
@@ -253,21 +248,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.workers,
         )
         if args.list:
+            from .core.listing import list_state
+
+            _load(project, report)
             _print_state(list_state(project, opts))
             return 0
-        if args.optuna_storage:  # read by dljournal.study.tune, for this process and every job it starts
-            os.environ["DLJOURNAL_OPTUNA_STORAGE"] = args.optuna_storage
-        if args.executor == "submitit":
-            from .core.executors import JobOptions, run_jobs
-
-            job = JobOptions(args.cluster, args.jobs, args.gpus_per_job, args.slurm_partition, args.timeout_min)
-            failed = run_jobs(project, opts, job)
-        else:
-            failed = run(project, opts)
-        if failed:
+        if _run(project, opts, args):
             return 1
 
-    if args.command in ("build", "report"):
+    if args.command in ("build", "report"):  # the experiments are imported only if a key must be computed
         from .report import build_report
 
         t0 = time.perf_counter()
@@ -284,6 +273,36 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         print(f"wrote {_rel(pdf, project.root)} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
+
+
+def _load(project: Project, report: str) -> None:
+    """Import the report's experiments (torch and all they use); an unknown report is one line."""
+    from .core.keymemo import load
+    from .core.registry import experiments_for
+
+    if report not in load(project, report):
+        experiments_for(report)  # raises the one-line error with close names
+
+
+def _run(project: Project, opts: RunOptions, args: argparse.Namespace) -> int:
+    """``run``: the number of experiments that failed."""
+    from .core.fresh import skip_all
+
+    if args.offline:  # read by dljournal.models.backbones, and by Hugging Face's own downloads
+        os.environ["DLJOURNAL_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
+    if skip_all(project, opts):  # nothing to run, known without importing torch
+        return 0
+    _load(project, opts.report)
+    if args.optuna_storage:  # read by dljournal.study.tune, for this process and every job it starts
+        os.environ["DLJOURNAL_OPTUNA_STORAGE"] = args.optuna_storage
+    if args.executor == "submitit":
+        from .core.executors import JobOptions, run_jobs
+
+        job = JobOptions(args.cluster, args.jobs, args.gpus_per_job, args.slurm_partition, args.timeout_min)
+        return run_jobs(project, opts, job)
+    from .core.runner import run
+
+    return run(project, opts)
 
 
 def _print_state(rows: list[dict]) -> None:

@@ -14,10 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..data import DATASETS, data_identity
-from ..models import MODELS
 from . import fingerprint
-from .context import Context
 from .profiles import Profile
 from .project import Project
 from .registry import ExperimentSpec, get_experiment
@@ -44,6 +41,9 @@ def resolve_data_root(project: Project, given: Path | None = None) -> Path:
 def registered_by_name(spec: ExperimentSpec, profile: Profile) -> Callable[[set[str]], list[Any]]:
     """The objects an experiment reaches by name, for ``code_hash``: models named by a string in
     its code or config (``create_model("cnn_deep")``), and the loaders of its datasets."""
+    from ..data import DATASETS
+    from ..models import MODELS
+
     config_names = fingerprint.strings_of(spec.config_for(profile.name))
 
     def by_name(code_names: set[str]) -> list[Any]:
@@ -55,6 +55,9 @@ def registered_by_name(spec: ExperimentSpec, profile: Profile) -> Callable[[set[
 
 def key_parts(spec: ExperimentSpec, profile: Profile, project: Project, data_root: Path, seed: int) -> dict[str, str]:
     """The key's parts, each a short string a reader can compare: ``{"code": ..., "seed": "0"}``."""
+    from ..data import data_identity  # here, not at the top: checking a key from the memo needs no torch
+    from .context import Context
+
     memo = project.build / "cache" / "data_fingerprints.json"
     needed = {d: key_parts(get_experiment(spec.report, d), profile, project, data_root, seed) for d in spec.needs}
     needs = {"needs": ",".join(f"{d}={cache_key(p)}" for d, p in needed.items())} if needed else {}

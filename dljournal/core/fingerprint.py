@@ -36,6 +36,7 @@ _PRESENTATION = tuple(
         "report",
         "cli",
         "bench",
+        "rebuild_bench",
         "figures",
         "viz",
         "observe",
@@ -55,6 +56,9 @@ _PRESENTATION = tuple(
                 "result",
                 "preflight",
                 "staleness",
+                "keymemo",
+                "fresh",
+                "options",
             )
         ),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 import time
 import traceback
 import uuid
@@ -23,32 +22,14 @@ from .context import Context
 from .dryrun import dry_config
 from .estimate import StepCounter
 from .files import pid_alive
+from .fresh import hms, log, run_header
+from .options import RunOptions
 from .preflight import check_build_dir, check_data_root, check_device, check_seed
-from .profiles import Profile, get_profile
+from .profiles import Profile
 from .project import Project, ProjectError
 from .registry import ExperimentSpec, experiments_for, get_experiment
 from .result import Result, jsonable, split_caption, table_payload
 from .store import ResultStore
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the command line asked for."""
-
-    report: str
-    profile: str = "quick"
-    only: tuple[str, ...] = ()
-    force: bool = False
-    data_root: Path | None = None
-    device: str = "auto"
-    seed: int = 0
-    dry_run: bool = False  # the profile's configuration for 2 steps on tiny synthetic data (core.dryrun)
-    workers: int = 1  # processes that run the trials of each Optuna study together (core.workers)
-
-    @property
-    def run_profile(self) -> Profile:
-        profile = get_profile(self.profile)
-        return profile.as_dry_run() if self.dry_run else profile
 
 
 @dataclass(frozen=True)
@@ -62,10 +43,6 @@ class RunState:
     seed: int
     store: ResultStore
     force: bool = False  # --force: studies and other state keyed on the result start afresh too
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def select(opts: RunOptions) -> list[ExperimentSpec]:
@@ -121,10 +98,7 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
         if opts.force
         else set()
     )
-    log(
-        f"report {opts.report}: {len(specs)} experiment(s), profile {profile.name} ({profile.budget}), "
-        f"device {state.device}, data root {state.data_root}"
-    )
+    log(run_header(opts.report, len(specs), profile, str(state.device), state.data_root))
     failed, t_all = [], time.perf_counter()
     # Keys are taken now, from the code this process imported, not re-read from files edited later.
     keys = {spec.id: key_parts(spec, profile, state.project, state.data_root, state.seed) for spec in specs}
@@ -147,7 +121,7 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
         try:
             with study_workers(state.project, opts, spec.id, parts):
                 seconds = run_one(spec, state, parts)
-            log(f"  {spec.id} done in {_hms(seconds)} -> {store.folder(spec.report, spec.id)}")
+            log(f"  {spec.id} done in {hms(seconds)} -> {store.folder(spec.report, spec.id)}")
         except KeyboardInterrupt:
             log(f"  {spec.id} interrupted; finished results are kept, this one is not saved")
             raise
@@ -165,7 +139,7 @@ def _run_all(state: RunState, opts: RunOptions, specs: list[ExperimentSpec]) -> 
             log(f"  {spec.id} FAILED: {type(exc).__name__}: {exc}")
             failed.append(spec.id)
     log(
-        f"{len(specs) - len(failed)}/{len(specs)} experiment(s) ok in {_hms(time.perf_counter() - t_all)}"
+        f"{len(specs) - len(failed)}/{len(specs)} experiment(s) ok in {hms(time.perf_counter() - t_all)}"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
     return len(failed)
@@ -304,12 +278,6 @@ def last_time(store: ResultStore, spec: ExperimentSpec, bare: bool = False) -> s
     try:
         old = store.read_raw(spec.report, spec.id)
         seconds = old["provenance"]["seconds"]
-        return _hms(seconds) if bare else f" (last run took {_hms(seconds)} in {old['profile']})"
+        return hms(seconds) if bare else f" (last run took {hms(seconds)} in {old['profile']})"
     except Exception:
         return "" if not bare else "-"
-
-
-def _hms(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{seconds:.1f}s")

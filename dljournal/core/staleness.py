@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .cache import WHAT, changed_parts, key_parts, resolve_data_root
+from .cache import WHAT, changed_parts, resolve_data_root
+from .keymemo import report_keys
 from .profiles import profile_of
 from .project import Project
-from .registry import get_experiment
 from .result import StoredResult
 
 
@@ -23,13 +23,13 @@ def stale_results(
     project: Project, report: str, results: Mapping[str, StoredResult], data_root: Path | None = None
 ) -> dict[str, str]:
     """``{exp_id: "its code, its configuration"}`` for every result whose key no longer holds,
-    recomputed for the profile and seed the result was run with."""
+    recomputed for the profile and seed the result was run with (read from the memo while the
+    source files are unchanged: no experiment is imported then)."""
     data_root = resolve_data_root(project, data_root)
     stale = {}
     for exp_id, res in results.items():
-        spec = get_experiment(report, exp_id)
-        parts = key_parts(spec, profile_of(res.profile), project, data_root, int(res.provenance.get("seed", 0)))
-        changed = stale_parts(res.key_parts, parts)
+        _, keys = report_keys(project, report, profile_of(res.profile), int(res.provenance.get("seed", 0)), data_root)
+        changed = stale_parts(res.key_parts, keys[exp_id])
         if changed:
             stale[exp_id] = ", ".join(WHAT.get(k, k) for k in changed)
     return stale

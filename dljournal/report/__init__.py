@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.keymemo import known_experiments
 from ..core.preflight import ensure_writable
 from ..core.profiles import profile_of
-from ..core.project import Project, ProjectError
-from ..core.registry import experiments_for, get_experiment
+from ..core.project import Project
+from ..core.registries import suggest
 from ..core.staleness import stale_results
 from ..core.store import CorruptResult, ResultStore
 from .changes import compare, previous, remember, snapshot
@@ -62,7 +63,8 @@ def build_report(
     allowed = [project.root, project.build, project.templates]
     written = []
     if "pdf" in formats:
-        written.append(write_pdf(html, target, base=project.templates, allowed=allowed))
+        memo = project.build / "cache" / "pdf" / f"{target.name}.json"  # the PDF's own hash guards a shared name
+        written.append(write_pdf(html, target, base=project.templates, allowed=allowed, memo=memo))
     if "html" in formats:
         written.append(write_html(html, target.with_suffix(".html"), allowed))
     remember(project.build, report, profiles, numbers)  # what the next build compares with
@@ -78,13 +80,12 @@ def build_html(project: Project, report: str) -> str:
 
 def _spec(project: Project, report: str) -> ReportSpec:
     spec = load_report_spec(project, report)
+    ids = sorted(k.id for k in known_experiments(project, report))
     if not spec.experiments:
-        spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(s.id for s in experiments_for(report))})
+        spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(ids)})
     for exp_id in spec.experiments:
-        try:
-            get_experiment(report, exp_id)
-        except ProjectError as exc:  # a typo in report.toml: say which file and what exists
-            raise ReportError(f"{spec.toml}: {exc}") from None
+        if exp_id not in ids:  # a typo in report.toml: say which file and what exists
+            raise ReportError(f"{spec.toml}: unknown experiment {exp_id!r} in report {report}{suggest(exp_id, ids)}")
     return spec
 
 

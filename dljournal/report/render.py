@@ -288,14 +288,14 @@ def format_cell(column: str, value: Any) -> str:
 
 
 def _engine_defaults() -> list[tuple[str, str]]:
-    from ..train.config import TrainConfig
+    from ..core.trainconfig import TrainConfig
 
     return [(f.name, _short(f.default)) for f in TrainConfig.__dataclass_fields__.values()]
 
 
 def _engine_default(key: str, value: Any) -> bool:
     """A training field left at the engine's default (listed once in the report, not per section)."""
-    from ..train.config import TrainConfig
+    from ..core.trainconfig import TrainConfig
 
     field = key.rsplit(".", 1)[-1]
     default = TrainConfig.__dataclass_fields__.get(field)

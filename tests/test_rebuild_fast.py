@@ -1,0 +1,65 @@
+"""A rebuild with nothing to do imports neither torch nor the experiments, and still sees a change:
+the command line loads lazily, and cache keys come from the key memo while the sources are unchanged."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, make_project
+
+HEAVY = ("torch", "matplotlib", "weasyprint", "experiments")
+
+
+def _python(code: str, cwd) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _cli(args: list[str], cwd) -> str:
+    """``dljournal ARGS`` in a fresh process; prints which heavy modules it imported."""
+    imported = "sorted({m.split('.')[0] for m in sys.modules} & set(" + repr(HEAVY) + "))"
+    code = f"import sys\nfrom dljournal.cli import main\nprint({imported} if main({args!r}) == 0 else 'failed')"
+    return _python(code, cwd)
+
+
+def test_the_command_line_imports_no_torch():
+    assert _python(f"import sys, dljournal.cli; print(sorted(set(sys.modules) & set({HEAVY!r})))", REPO) == "[]"
+
+
+@pytest.fixture
+def project(tmp_path):
+    project = make_project(tmp_path / "proj")
+    shutil.copytree(REPO / "templates", project.templates, dirs_exist_ok=True)
+    (project.root / "pyproject.toml").write_text('[tool.dljournal]\ndefault_report = "tiny"\n')
+    assert _cli(["new", "tiny"], project.root) != "failed"
+    assert _cli(["run", "--profile", "smoke", "--data-root", "/nonexistent"], project.root) != "failed"
+    return project
+
+
+def test_a_cached_rebuild_imports_no_torch_and_an_edit_is_still_stale(project):
+    smoke = ["--profile", "smoke", "--data-root", "/nonexistent"]
+    assert "torch" in _cli(["build"], project.root)  # first build: computes the keys, remembers them
+    assert _cli(["run", *smoke], project.root) == "[]"
+    # matplotlib still comes: a figure's cache name hashes its drawing code (see figures.render)
+    assert _cli(["build"], project.root) == "['matplotlib']"
+    memo = json.loads((project.build / "cache" / "keys" / "tiny.json").read_text())
+    assert memo["experiments"][0]["id"] == "EXP01"
+
+    module = next(p for p in (project.experiments / "tiny").glob("*.py") if "lr=1e-3" in p.read_text())
+    module.write_text(module.read_text().replace("lr=1e-3", "lr=2e-3", 1))  # the experiment's config changed
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    listing = subprocess.run(
+        [sys.executable, "-m", "dljournal", "run", "--list", *smoke],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        env=env,
+        check=True,
+    ).stdout
+    assert " stale " in listing and "config" in listing
+    assert "torch" in _cli(["build"], project.root)  # the memo no longer holds: keys from the edited code
