@@ -36,7 +36,6 @@ _PRESENTATION = tuple(
         "report",
         "cli",
         "bench",
-        "rebuild_bench",
         "figures",
         "viz",
         "observe",
