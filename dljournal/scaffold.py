@@ -40,12 +40,14 @@ class MlpCfg(TrainConfig):
 
 @experiment(
     "EXP01",
-    title="A small MLP on MNIST",
-    question="How accurately does an MLP with one hidden layer classify handwritten digits?",
     recipe=Recipe(MlpCfg(epochs=10, lr=1e-3), quick=dict(epochs=2, n_train=10_000), smoke=dict(epochs=2, n_val=64)),
     data=("mnist",),
 )
 def mlp(ctx: Context) -> Result:
+    """A small MLP on MNIST
+
+    How accurately does an MLP with one hidden layer classify handwritten digits?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)  # choices read val; the test split is evaluated once

@@ -149,6 +149,47 @@ def test_experiment_without_recipe_has_no_config():
     assert all(exp06.spec.config_for(p) is None for p in ("smoke", "quick", "full"))
 
 
+def test_title_and_question_come_from_the_docstring():
+    @experiment("EXP07", report="t_doc")
+    def exp07(ctx):
+        """Deep vs shallow
+
+        Does a deeper network fit
+        better than a shallow one?
+
+        Notes for the reader of the code, not part of the question.
+        """
+
+    assert (exp07.spec.title, exp07.spec.question) == (
+        "Deep vs shallow",
+        "Does a deeper network fit better than a shallow one?",
+    )
+
+
+def test_keywords_win_over_the_docstring():
+    @experiment("EXP08", report="t_doc", question="Which keyword?")
+    def exp08(ctx):
+        """From the docstring
+
+        Not this question.
+        """
+
+    assert (exp08.spec.title, exp08.spec.question) == ("From the docstring", "Which keyword?")
+    assert experiment("EXP09", report="t_doc", title="T", question="Q")(defined()).spec.title == "T"
+
+
+@pytest.mark.parametrize(
+    ("doc", "missing"), [(None, "title"), ("Only a title", "question"), ("Title\nno blank line", "question")]
+)
+def test_missing_title_or_question_is_an_error_naming_the_function(doc, missing):
+    def nameless(ctx):
+        pass
+
+    nameless.__doc__ = doc
+    with pytest.raises(ProjectError, match=rf"^test_registry\..*nameless: experiment EXP10 has no {missing}: [^\n]*$"):
+        experiment("EXP10", report="t_nodoc")(nameless)
+
+
 def test_loading_one_report_imports_only_its_package(tmp_path):
     """A run of one report must not pay for importing every other report's libraries."""
     import sys

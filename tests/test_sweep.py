@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dljournal.study.sweep import summarise
-from dljournal.study.tables import compare_runs
+from dljournal.study.tables import CURVES, compare_runs, comparison
 from dljournal.train import History
 from dljournal.train.run import Run
 
@@ -33,3 +33,24 @@ def test_seconds_to_target():
     r = run(0.9, (2.0, 3.0))
     assert r.seconds_to("val_acc", 0.5) == 2.0 and r.seconds_to("val_acc", 0.85) == 5.0
     assert math.isnan(r.seconds_to("val_acc", 0.95))
+
+
+def test_comparison_keeps_the_first_seed_and_puts_extras_after_its_own():
+    first = run(0.7, (1, 1))
+    runs = {"a": [first, run(0.9, (1, 5))], "b": run(0.6, (2, 2))}
+    c = comparison(
+        runs,
+        ("models", "two models"),
+        tables={"grid": ([], "g")},
+        figures={"x": "spec"},
+        label="arm",
+        depth={"a": 1, "b": 2},
+    )
+    assert list(c["tables"]) == ["models", "grid"] and list(c["figures"]) == ["curves", "x"]
+    table, caption = c["tables"]["models"]
+    assert caption == "two models" and list(table["arm"]) == ["a", "b"] and list(table["depth"]) == [1, 2]
+    assert table.loc[0, "test acc"] == pytest.approx(0.8)  # the table is over both seeds
+    assert c["history"] == {"a": first.history.to_dict(), "b": runs["b"].history.to_dict()}
+    spec, caption = c["figures"]["curves"]
+    assert caption == CURVES and spec.kind == "learning_curves"
+    assert spec.args["histories"]["a"] is first.history

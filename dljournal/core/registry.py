@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -48,15 +49,20 @@ EXPERIMENTS: Registry[ExperimentSpec] = Registry("experiment", defined_by=lambda
 def experiment(
     id: str,
     *,
-    title: str,
-    report: str | None = None,
-    question: str,
     recipe: Recipe | None = None,
     data: tuple[str, ...] | list[str] = (),
     needs: tuple[str, ...] | list[str] = (),
     item_jobs: bool = False,
+    report: str | None = None,
+    title: str | None = None,  # default: the docstring's first line
+    question: str | None = None,  # default: the docstring's paragraph after it
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx) -> Result`` as experiment ``id`` of ``report``.
+
+    Its title and question come from the function's docstring: its first line is the title, the
+    paragraph after the blank line the question (joined into one line; later paragraphs are notes
+    for the reader of the code). ``title=`` / ``question=`` win over the docstring; an experiment
+    with neither is an error at import.
 
     The report is the package the function lives in, ``experiments/<report>/`` (its name is declared
     once: by the folder, as the journal's ``journal/<report>/``); ``report=`` names it for a module
@@ -69,12 +75,28 @@ def experiment(
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         report_ = report or _report_of(fn, id)
-        spec = ExperimentSpec(id, report_, title, question, fn, recipe, tuple(data), tuple(needs), item_jobs)
+        title_, question_ = _title_and_question(fn, id, title, question)
+        spec = ExperimentSpec(id, report_, title_, question_, fn, recipe, tuple(data), tuple(needs), item_jobs)
         EXPERIMENTS.register(f"{report_}/{id}", spec)
         fn.spec = spec  # type: ignore[attr-defined]
         return fn
 
     return register
+
+
+def _title_and_question(
+    fn: Callable[..., Any], exp_id: str, title: str | None, question: str | None
+) -> tuple[str, str]:
+    """The keywords, else the docstring's first two paragraphs, each joined into one line."""
+    doc = [" ".join(par.split()) for par in (inspect.getdoc(fn) or "").split("\n\n")] + ["", ""]
+    title, question = title or doc[0], question or doc[1]
+    for what, value in (("title", title), ("question", question)):
+        if not value:
+            raise ProjectError(
+                f"{fn.__module__}.{fn.__qualname__}: experiment {exp_id} has no {what}: give the "
+                f"function a docstring (title line, blank line, question), or pass {what}="
+            )
+    return title, question
 
 
 def _report_of(fn: Callable[..., Any], exp_id: str) -> str:

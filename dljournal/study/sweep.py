@@ -74,11 +74,6 @@ def summarise(runs: Mapping[str, list[Run]]) -> dict[str, dict[str, float]]:
     return {name: {**aggregate([r.summary() for r in group]), "seeds": len(group)} for name, group in runs.items()}
 
 
-def histories(runs: Mapping[str, list[Run]]) -> dict[str, object]:
-    """The first seed's history of each variant, for learning-curve plots."""
-    return {name: group[0].history for name, group in runs.items()}
-
-
 def grid(
     ctx: Context, build: Callable[[], nn.Module], data: tuple[Split, Split], cfg: TrainConfig, **axes: Sequence
 ) -> tuple[list[dict], TrainConfig]:

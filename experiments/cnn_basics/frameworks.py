@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment
 from dljournal.models import create_model
 from dljournal.study.sweep import grid
-from dljournal.study.tables import compare_runs
+from dljournal.study.tables import comparison
 from dljournal.train.keras import create_keras_model, keras_train
 
 FRAMEWORKS_NOTE = (
@@ -56,26 +56,22 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
             "best": {"lr": best.lr, "batch_size": best.batch_size},
             "grid": rows,
         },
-        history={k: r.history.to_dict() for k, r in runs.items()},
-        tables={
-            "frameworks": (
-                compare_runs(runs),
-                f"{arch} on {len(train):,} {dataset} training images, "
-                f"{cfg.epochs} epochs, learning rate {best.lr:g}, batch "
-                f"{best.batch_size}; test set {len(ds.test):,} images.",
+        **comparison(
+            runs,
+            (
+                "frameworks",
+                f"{arch} on {len(train):,} {dataset} training images, {cfg.epochs} epochs, learning rate "
+                f"{best.lr:g}, batch {best.batch_size}; test set {len(ds.test):,} images.",
             ),
-            "grid": (
-                rows,
-                f"Learning rate × batch size, PyTorch, {cfg.grid_epochs} epochs on "
-                f"{min(len(train), cfg.grid_n_train or len(train)):,} training images; validation accuracy.",
-            ),
-        },
-        figures={
-            "curves": (
-                viz.learning_curves({k: r.history for k, r in runs.items()}),
-                "Training (dashed) and validation (solid) curves of both frameworks.",
-            )
-        },
+            "Training (dashed) and validation (solid) curves of both frameworks.",
+            tables={
+                "grid": (
+                    rows,
+                    f"Learning rate × batch size, PyTorch, {cfg.grid_epochs} epochs on "
+                    f"{min(len(train), cfg.grid_n_train or len(train)):,} training images; validation accuracy.",
+                )
+            },
+        ),
         artifacts={"state_dict": torch_run.model.state_dict()},
         notes=[FRAMEWORKS_NOTE, *notes],
     )
@@ -83,8 +79,6 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
 
 @experiment(
     "EXP01",
-    title="LeNet-5 on MNIST, PyTorch vs Keras",
-    question="Does LeNet-5 train the same in PyTorch and in Keras 3, and which learning rate and batch size suit it?",
     recipe=Recipe(
         ArchCfg(epochs=15, schedule="cosine"),
         quick=dict(epochs=4, grid_epochs=2),
@@ -93,14 +87,15 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
     data=("mnist",),
 )
 def lenet(ctx: Context) -> Result:
+    """LeNet-5 on MNIST, PyTorch vs Keras
+
+    Does LeNet-5 train the same in PyTorch and in Keras 3, and which learning rate and batch size suit it?
+    """
     return compare_frameworks(ctx, "lenet5", "mnist")
 
 
 @experiment(
     "EXP02",
-    title="VGG-16 on CIFAR-100, PyTorch vs Keras",
-    question="How far do VGG-16's 16 weight layers get on the 100 fine classes of CIFAR-100 in each "
-    "framework, and which learning rate and batch size suit it?",
     recipe=Recipe(
         ArchCfg(epochs=60, schedule="cosine", warmup_epochs=1, grid_lr=(1e-3, 3e-3), grid_batch=(64, 128)),
         # quick: a CPU budget of 6 epochs on 20k images, where the full recipe's dropout and Adam
@@ -123,6 +118,11 @@ def lenet(ctx: Context) -> Result:
     data=("cifar100",),
 )
 def vgg(ctx: Context) -> Result:
+    """VGG-16 on CIFAR-100, PyTorch vs Keras
+
+    How far do VGG-16's 16 weight layers get on the 100 fine classes of CIFAR-100 in each framework, and which
+    learning rate and batch size suit it?
+    """
     cfg, full = ctx.cfg, ctx.spec.recipe.for_profile("full")
     width = dict(cfg.arch_kwargs).get("width", 1.0)
     recipe = [
@@ -159,9 +159,6 @@ def vgg(ctx: Context) -> Result:
 
 @experiment(
     "EXP03",
-    title="ResNet-8 on CIFAR-10, PyTorch vs Keras",
-    question="How does an 8-layer residual network do on CIFAR-10 in each framework, and which learning "
-    "rate and batch size suit it?",
     recipe=Recipe(
         ArchCfg(epochs=40, schedule="cosine", warmup_epochs=1),
         quick=dict(epochs=5, n_train=20000, grid_epochs=1, grid_n_train=5000),
@@ -170,6 +167,11 @@ def vgg(ctx: Context) -> Result:
     data=("cifar10",),
 )
 def resnet(ctx: Context) -> Result:
+    """ResNet-8 on CIFAR-10, PyTorch vs Keras
+
+    How does an 8-layer residual network do on CIFAR-10 in each framework, and which learning rate and batch
+    size suit it?
+    """
     return compare_frameworks(
         ctx,
         "resnet8",

@@ -26,14 +26,16 @@ class LearnedCfg:
 
 @experiment(
     "EXP04",
-    title="What ResNet-8 learned",
-    question="What do the filters and activations of the trained ResNet-8 look like, what inputs excite "
-    "its units and classes most, and where does it look when it classifies?",
     recipe=Recipe(LearnedCfg(), smoke=dict(ascent_steps=8, examples=2, cam_measured=16)),
     data=("cifar10",),
     needs=("EXP03",),
 )
 def learned(ctx: Context) -> Result:
+    """What ResNet-8 learned
+
+    What do the filters and activations of the trained ResNet-8 look like, what inputs excite its units and
+    classes most, and where does it look when it classifies?
+    """
     cfg = ctx.cfg
     ds = ctx.data("cifar10")
     model = create_model("resnet8")

@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 import torch.nn.functional as F
 from torch import nn
 
-from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
+from dljournal import Context, Recipe, Result, TrainConfig, experiment
 from dljournal.analysis.probe import embed
 from dljournal.data import Split
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
 from dljournal.models.backbones import Classifier, load_backbone
-from dljournal.study.tables import compare_runs
+from dljournal.study.tables import comparison
 from dljournal.train import seed_everything
 
 
@@ -33,10 +33,6 @@ class TransferCfg(TrainConfig):
 
 @experiment(
     "EXP05",
-    title="Transfer learning on dog breeds",
-    question="The 10 breeds are ImageNet-1k classes: how well do ImageNet features separate them on photos "
-    "the backbone never saw (ImageNet validation images), with a linear probe and with fine-tuning, "
-    "against a small network trained from scratch for the same time?",
     recipe=Recipe(
         TransferCfg(epochs=10, batch_size=32, lr=1e-3, schedule="cosine"),
         quick=dict(epochs=3),
@@ -45,6 +41,12 @@ class TransferCfg(TrainConfig):
     data=("dogs",),
 )
 def transfer(ctx: Context) -> Result:
+    """Transfer learning on dog breeds
+
+    The 10 breeds are ImageNet-1k classes: how well do ImageNet features separate them on photos the backbone
+    never saw (ImageNet validation images), with a linear probe and with fine-tuning, against a small network
+    trained from scratch for the same time?
+    """
     cfg = ctx.cfg
     ds = ctx.data("dogs", n_train=cfg.n_train, n_test=cfg.n_test)
     bb = load_backbone(cfg.backbone)
@@ -98,22 +100,16 @@ def transfer(ctx: Context) -> Result:
             "n_test": len(test),
             "classes": ds.num_classes,
         },
-        history={k: r.history.to_dict() for k, r in runs.items()},
-        tables={
-            "transfer": (
-                compare_runs(runs),
-                f"{ds.num_classes} dog breeds (ImageNet-1k classes): {len(train):,} "
-                f"training and {len(val):,} validation photos, all ImageNet training "
-                f"images; test accuracy on {len(test):,} ImageNet validation photos, "
-                "which the pretrained backbone never saw.",
-            )
-        },
-        figures={
-            "curves": (
-                viz.learning_curves({k: r.history for k, r in runs.items()}),
-                f"Training (dashed) and validation (solid) curves on the {len(val):,} validation photos; "
-                "the probe's epochs are passes over precomputed features.",
-            )
-        },
+        **comparison(
+            runs,
+            (
+                "transfer",
+                f"{ds.num_classes} dog breeds (ImageNet-1k classes): {len(train):,} training and {len(val):,} "
+                f"validation photos, all ImageNet training images; test accuracy on {len(test):,} ImageNet "
+                "validation photos, which the pretrained backbone never saw.",
+            ),
+            f"Training (dashed) and validation (solid) curves on the {len(val):,} validation photos; "
+            "the probe's epochs are passes over precomputed features.",
+        ),
         notes=[ds.source, *substitute],
     )

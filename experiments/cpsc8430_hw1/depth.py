@@ -10,7 +10,7 @@ from dljournal import Context, Recipe, Result, TrainConfig, experiment, viz
 from dljournal.data import FUNCTIONS, sample_function
 from dljournal.models import create_model
 from dljournal.study.stats import aggregate, median_index
-from dljournal.study.tables import compare_runs
+from dljournal.study.tables import comparison
 from dljournal.train import count_layers, seed_everything
 
 
@@ -32,9 +32,6 @@ class FunctionFitCfg(TrainConfig):
 
 @experiment(
     "EXP01",
-    title="Deep vs shallow on functions",
-    question="With about the same number of parameters, does a deeper fully connected network fit "
-    "sin(5πx)/(5πx) and sgn(sin(5πx)) on [-1, 1] better than a shallow one?",
     recipe=Recipe(
         FunctionFitCfg(loss="mse", epochs=3000, batch_size=128, lr=1e-2, schedule="cosine"),
         quick=dict(epochs=800, seeds=(0, 1, 2)),
@@ -42,6 +39,11 @@ class FunctionFitCfg(TrainConfig):
     ),
 )
 def function_fit(ctx: Context) -> Result:
+    """Deep vs shallow on functions
+
+    With about the same number of parameters, does a deeper fully connected network fit sin(5πx)/(5πx) and
+    sgn(sin(5πx)) on [-1, 1] better than a shallow one?
+    """
     cfg = ctx.cfg
     metrics, history, curves, fits, rows = {}, {}, {}, {}, []
     for fn in cfg.functions:
@@ -113,9 +115,6 @@ class MnistCfg(TrainConfig):
 
 @experiment(
     "EXP02",
-    title="Deep vs shallow on MNIST",
-    question="With about the same number of parameters, does a deeper CNN classify MNIST digits better "
-    "than a shallow one?",
     recipe=Recipe(
         MnistCfg(epochs=15, batch_size=128, lr=2e-3, schedule="cosine", warmup_epochs=0.5),
         quick=dict(epochs=4),
@@ -124,6 +123,10 @@ class MnistCfg(TrainConfig):
     data=("mnist",),
 )
 def mnist_depth(ctx: Context) -> Result:
+    """Deep vs shallow on MNIST
+
+    With about the same number of parameters, does a deeper CNN classify MNIST digits better than a shallow one?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
@@ -132,22 +135,22 @@ def mnist_depth(ctx: Context) -> Result:
     depth = {name: count_layers(create_model(model), nn.Conv2d) for name, model in cfg.models}
     return Result(
         metrics={name: run.summary() for name, run in runs.items()},
-        history={name: run.history.to_dict() for name, run in runs.items()},
-        tables={
-            "models": (
-                compare_runs(runs, **{"conv layers": depth}),
+        **comparison(
+            runs,
+            (
+                "models",
                 f"Shallow vs deep CNN on MNIST ({len(train):,} training, {len(val):,} validation, "
                 f"{len(ds.test):,} test images).",
-            )
-        },
-        figures={
-            "curves": (
-                viz.learning_curves({n: r.history for n, r in runs.items()}),
-                "Learning curves: training (dashed) and validation (solid) loss and accuracy.",
             ),
-            "confusion": (
-                viz.confusion_matrix(ds.test.y.cpu(), deep.outputs.argmax(1), ds.classes, title="deep CNN, test set"),
-                "Confusion matrix of the deep CNN on the test set (rows: true digit, normalised to recall).",
-            ),
-        },
+            "Learning curves: training (dashed) and validation (solid) loss and accuracy.",
+            figures={
+                "confusion": (
+                    viz.confusion_matrix(
+                        ds.test.y.cpu(), deep.outputs.argmax(1), ds.classes, title="deep CNN, test set"
+                    ),
+                    "Confusion matrix of the deep CNN on the test set (rows: true digit, normalised to recall).",
+                )
+            },
+            **{"conv layers": depth},
+        ),
     )

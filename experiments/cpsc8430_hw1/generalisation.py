@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ from dljournal import Context, Recipe, Result, TrainConfig, evaluate, experiment
 from dljournal.analysis import interpolation_curve, jacobian_norm
 from dljournal.data import Split
 from dljournal.models import create_model
-from dljournal.train import count_params, seed_everything
+from dljournal.train import History, count_params, seed_everything
 
 
 # ---- EXP06: can the network fit random labels? ---------------------------------------------------
@@ -22,6 +23,16 @@ class RandomLabelCfg(TrainConfig):
     fit_level: float = 0.9  # "fitted": training accuracy at or above this
 
 
+def fit_mlp(
+    ctx: Context, hidden: tuple[int, ...], train: Split, cfg: TrainConfig | None = None, **fit: Any
+) -> tuple[torch.nn.Module, History]:
+    """An MNIST MLP 784-hidden-10 trained on ``train`` (``fit``: ``ctx.fit``'s keywords). Each is seeded
+    alike, so the models an experiment compares differ only in what it varies, not in luck."""
+    seed_everything(ctx.seed)
+    model = create_model("mnist_mlp", hidden=hidden)
+    return model, ctx.fit(model, (train, None), cfg, **fit)
+
+
 def epochs_to(series: list[float], level: float) -> int | None:
     """The first epoch (1-based) at which ``series`` reaches ``level``; None if it never does."""
     return next((i + 1 for i, v in enumerate(series) if v >= level), None)
@@ -29,27 +40,25 @@ def epochs_to(series: list[float], level: float) -> int | None:
 
 @experiment(
     "EXP06",
-    title="Fitting random labels",
-    question="Can the network memorise MNIST images whose labels were shuffled, how much slower than the "
-    "true labels, and what happens to the loss on the (correctly labelled) test set meanwhile?",
-    recipe=Recipe(
-        RandomLabelCfg(epochs=300, batch_size=128, lr=1e-3), quick=dict(epochs=80, n_train=5000), smoke=dict(epochs=4)
-    ),
+    recipe=Recipe(RandomLabelCfg(epochs=300), quick=dict(epochs=80, n_train=5000), smoke=dict(epochs=4)),
     data=("mnist",),
 )
 def random_labels(ctx: Context) -> Result:
+    """Fitting random labels
+
+    Can the network memorise MNIST images whose labels were shuffled, how much slower than the true labels, and
+    what happens to the loss on the (correctly labelled) test set meanwhile?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     g = torch.Generator().manual_seed(ctx.seed)
     shuffled = replace(ds.train, y=ds.train.y[torch.randperm(len(ds.train), generator=g).to(ds.train.y.device)])
     agree = (shuffled.y == ds.train.y).float().mean().item()
-    runs = {}
-    for name, train in (("random labels", shuffled), ("true labels", ds.train)):
-        seed_everything(ctx.seed)  # same initial weights and batch order for both
-        # the test split is watched (logged each epoch), never selected on
-        runs[name] = ctx.fit(
-            create_model("mnist_mlp", hidden=cfg.hidden), (train, None), name=name.replace(" ", "-"), watch=ds.test
-        ).epochs
+    # the test split is watched (logged each epoch), never selected on
+    runs = {
+        name: fit_mlp(ctx, cfg.hidden, train, name=name.replace(" ", "-"), watch=ds.test)[1].epochs
+        for name, train in (("random labels", shuffled), ("true labels", ds.train))
+    }
     e, t = runs["random labels"], runs["true labels"]
     best_test = int(np.argmin(e["test_loss"]))
 
@@ -110,21 +119,19 @@ class WidthCfg(TrainConfig):
 
 @experiment(
     "EXP07",
-    title="Number of parameters vs generalisation",
-    question="As a network grows, how do its training and test loss and accuracy change?",
-    recipe=Recipe(
-        WidthCfg(epochs=20, batch_size=128, lr=1e-3), quick=dict(epochs=10, n_train=20000), smoke=dict(epochs=2)
-    ),
+    recipe=Recipe(WidthCfg(epochs=20), quick=dict(epochs=10, n_train=20000), smoke=dict(epochs=2)),
     data=("mnist",),
 )
 def parameters_vs_generalisation(ctx: Context) -> Result:
+    """Number of parameters vs generalisation
+
+    As a network grows, how do its training and test loss and accuracy change?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     rows = []
     for width in cfg.widths:
-        seed_everything(ctx.seed)
-        model = create_model("mnist_mlp", hidden=(width,))
-        ctx.fit(model, (ds.train, None), name=f"width{width}")
+        model, _ = fit_mlp(ctx, (width,), ds.train, name=f"width{width}")
         m = scores(model, ds.train, ds.test, cfg)
         rows.append(
             {"hidden units": width, "params": count_params(model), **m, "gap (acc)": m["train acc"] - m["test acc"]}
@@ -176,19 +183,14 @@ class FlatnessCfg(TrainConfig):
 
 
 def train_by_batch_size(ctx: Context, ds, cfg) -> dict[int, torch.nn.Module]:
-    models = {}
-    for bs in cfg.batch_sizes:
-        seed_everything(ctx.seed)
-        models[bs] = create_model("mnist_mlp", hidden=cfg.hidden)
-        ctx.fit(models[bs], (ds.train, None), replace(cfg, batch_size=bs), name=f"batch{bs}")
-    return models
+    return {
+        bs: fit_mlp(ctx, cfg.hidden, ds.train, replace(cfg, batch_size=bs), name=f"batch{bs}")[0]
+        for bs in cfg.batch_sizes
+    }
 
 
 @experiment(
     "EXP08",
-    title="Flatness: interpolating two models",
-    question="Along the straight line between a model trained with small batches and one trained with "
-    "large batches, how do loss and accuracy change? Is one of them in a flatter region?",
     recipe=Recipe(
         FlatnessCfg(epochs=20, lr=1e-3),
         quick=dict(epochs=6),
@@ -197,6 +199,11 @@ def train_by_batch_size(ctx: Context, ds, cfg) -> dict[int, torch.nn.Module]:
     data=("mnist",),
 )
 def interpolation(ctx: Context) -> Result:
+    """Flatness: interpolating two models
+
+    Along the straight line between a model trained with small batches and one trained with large batches, how
+    do loss and accuracy change? Is one of them in a flatter region?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     a, b = train_by_batch_size(ctx, ds, cfg).values()
@@ -238,8 +245,6 @@ def interpolation(ctx: Context) -> Result:
 
 @experiment(
     "EXP09",
-    title="Flatness: sensitivity vs batch size",
-    question="How do loss, accuracy and the network's sensitivity to its input change with the batch size?",
     recipe=Recipe(
         FlatnessCfg(epochs=20, lr=1e-3, batch_sizes=(16, 64, 256, 1024, 4096)),
         quick=dict(epochs=4),
@@ -248,6 +253,10 @@ def interpolation(ctx: Context) -> Result:
     data=("mnist",),
 )
 def sensitivity(ctx: Context) -> Result:
+    """Flatness: sensitivity vs batch size
+
+    How do loss, accuracy and the network's sensitivity to its input change with the batch size?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist")
     train_eval = ds.train.subset(cfg.n_eval, ctx.seed)

@@ -38,9 +38,6 @@ class TrajectoryCfg(TrainConfig):
 
 @experiment(
     "EXP03",
-    title="Optimisation visualised",
-    question="Where do training runs from different seeds go in weight space, and how do they "
-    "progress from the random start to a good model?",
     recipe=Recipe(
         TrajectoryCfg(epochs=24, batch_size=128, lr=1e-3),
         quick=dict(epochs=12, snapshot_every=2, seeds=(0, 1, 2, 3)),
@@ -49,6 +46,11 @@ class TrajectoryCfg(TrainConfig):
     data=("mnist",),
 )
 def trajectories(ctx: Context) -> Result:
+    """Optimisation visualised
+
+    Where do training runs from different seeds go in weight space, and how do they progress from the random
+    start to a good model?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist", n_train=cfg.n_train)
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
@@ -114,8 +116,6 @@ class GradNormCfg:
 
 @experiment(
     "EXP04",
-    title="Gradient norm during training",
-    question="How does the norm of the gradient evolve while the loss falls?",
     recipe=Recipe(
         GradNormCfg(),
         quick=dict(function=replace(GradNormCfg.function, epochs=300), mnist=replace(GradNormCfg.mnist, epochs=4)),
@@ -124,6 +124,10 @@ class GradNormCfg:
     data=("mnist",),
 )
 def gradient_norm(ctx: Context) -> Result:
+    """Gradient norm during training
+
+    How does the norm of the gradient evolve while the loss falls?
+    """
     cfg = ctx.cfg
     fn = sample_function(cfg.fn_name, cfg.fn_points)
     mnist = ctx.data("mnist", n_train=cfg.n_train)
@@ -193,9 +197,6 @@ class MinimalRatioCfg(TrainConfig):
 
 @experiment(
     "EXP05",
-    title="When the gradient is almost zero",
-    question="Where training stops (the gradient norm is almost zero), are we at a minimum? How does "
-    "the minimal ratio of the Hessian relate to the loss there?",
     recipe=Recipe(
         MinimalRatioCfg(loss="mse", epochs=400, batch_size=200, lr=1e-2),
         quick=dict(runs=20, epochs=300, grad_steps=1500),
@@ -203,6 +204,11 @@ class MinimalRatioCfg(TrainConfig):
     ),
 )
 def minimal_ratio_exp(ctx: Context) -> Result:
+    """When the gradient is almost zero
+
+    Where training stops (the gradient norm is almost zero), are we at a minimum? How does the minimal ratio of
+    the Hessian relate to the loss there?
+    """
     cfg = ctx.cfg
     data = sample_function(cfg.fn_name, cfg.n_points)
     x64, y64 = data.x.to(ctx.device, torch.float64), data.y.to(ctx.device, torch.float64)

@@ -23,16 +23,13 @@ class BaselineCfg:
     candidates: int = 200  # most frequent captions tried as the one caption for every video
 
 
-@experiment(
-    "EXP03",
-    title="What BLEU@1 means: blind and human baselines",
-    question="Which BLEU@1 and BLEU-4 does one fixed caption reach on every video, without looking at "
-    "it, and which does a human caption reach against the other people's captions of the "
-    "same video?",
-    recipe=Recipe(BaselineCfg(), smoke=dict(candidates=20)),
-    data=(DATASET,),
-)
+@experiment("EXP03", recipe=Recipe(BaselineCfg(), smoke=dict(candidates=20)), data=(DATASET,))
 def bleu_baselines(ctx: Context) -> Result:
+    """What BLEU@1 means: blind and human baselines
+
+    Which BLEU@1 and BLEU-4 does one fixed caption reach on every video, without looking at it, and which does a
+    human caption reach against the other people's captions of the same video?
+    """
     cfg = ctx.cfg
     data = load_captions(ctx)
     kind = "synthetic stand-in captions" if data.synthetic else "real MLDS hw2 captions"

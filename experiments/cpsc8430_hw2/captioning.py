@@ -45,10 +45,6 @@ class S2VTCfg(CaptionTrainConfig):
 
 @experiment(
     "EXP02",
-    title="S2VT captioning and BLEU",
-    question="Does S2VT learn to caption the MLDS hw2 videos, and how do greedy and beam-search decoding "
-    "compare in BLEU@1 and BLEU-4? Apart from the videos: can the model and both decoders "
-    "reproduce the captions they were trained on, word for word?",
     recipe=Recipe(
         S2VTCfg(epochs=100, batch_size=64, lr=1e-3, grad_clip=5.0, sampling_max=0.25),
         quick=dict(epochs=10, hidden=128, embed=128, frame_stride=4, overfit_epochs=80),
@@ -59,6 +55,12 @@ class S2VTCfg(CaptionTrainConfig):
     data=(DATASET,),
 )
 def s2vt_captioning(ctx: Context) -> Result:
+    """S2VT captioning and BLEU
+
+    Does S2VT learn to caption the MLDS hw2 videos, and how do greedy and beam-search decoding compare in BLEU@1
+    and BLEU-4? Apart from the videos: can the model and both decoders reproduce the captions they were trained
+    on, word for word?
+    """
     data = load_captions(ctx)
     vocab = Vocab.build(data.captions, ctx.cfg.min_count)
     result = Result(

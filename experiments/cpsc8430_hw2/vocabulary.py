@@ -22,15 +22,13 @@ class VocabCfg:
     top_captions: int = 10
 
 
-@experiment(
-    "EXP01",
-    title="Captions and vocabulary",
-    question="What do the MLDS hw2 training captions look like: how long are they, which words "
-    "dominate, and how large a vocabulary does a minimum word count leave?",
-    recipe=Recipe(VocabCfg()),
-    data=(DATASET,),
-)
+@experiment("EXP01", recipe=Recipe(VocabCfg()), data=(DATASET,))
 def caption_statistics(ctx: Context) -> Result:
+    """Captions and vocabulary
+
+    What do the MLDS hw2 training captions look like: how long are they, which words dominate, and how large a
+    vocabulary does a minimum word count leave?
+    """
     cfg = ctx.cfg
     data = load_captions(ctx)
     caps = data.captions

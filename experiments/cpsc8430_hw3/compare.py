@@ -24,14 +24,13 @@ def most_stable(summaries: dict[str, dict]) -> tuple[list[str], list[str]]:
     return order, [v for v in order if stability_key(summaries[v]) == stability_key(summaries[order[0]])]
 
 
-@experiment(
-    "EXP06",
-    title="The four GANs compared",
-    question="Which of the four variants reaches the smallest distance to real images, which trains most "
-    "stably, at what cost in time, and which shows signs of mode collapse?",
-    needs=("EXP01", *VARIANT_EXPERIMENTS),
-)
+@experiment("EXP06", needs=("EXP01", *VARIANT_EXPERIMENTS))
 def compare(ctx: Context) -> Result:
+    """The four GANs compared
+
+    Which of the four variants reaches the smallest distance to real images, which trains most stably, at what
+    cost in time, and which shows signs of mode collapse?
+    """
     runs = {}
     for exp in VARIANT_EXPERIMENTS:
         s = ctx.artifact(exp, "summary")

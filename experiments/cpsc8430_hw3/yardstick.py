@@ -24,9 +24,6 @@ class YardstickCfg:
 
 @experiment(
     "EXP01",
-    title="The yardstick: Fréchet distance between real image sets",
-    question="Which network's features measure sample quality in this report, and what distance separates "
-    "two sets of real CIFAR-10 images at the sample counts used here: the floor no generator can beat?",
     recipe=Recipe(
         YardstickCfg(),
         quick=dict(fd_samples=500, floor_sizes=(50, 100, 250, 500)),
@@ -35,6 +32,11 @@ class YardstickCfg:
     data=(DATASET,),
 )
 def yardstick(ctx: Context) -> Result:
+    """The yardstick: Fréchet distance between real image sets
+
+    Which network's features measure sample quality in this report, and what distance separates two sets of real
+    CIFAR-10 images at the sample counts used here: the floor no generator can beat?
+    """
     cfg = ctx.cfg
     ds = ctx.data(DATASET)
     space = feature_space()

@@ -85,14 +85,12 @@ def study(ctx: Context, variants: dict[str, Variant], caption: str) -> tuple[Res
     ), runs
 
 
-@experiment(
-    "EXP01",
-    title="Custom CNN: architecture study",
-    question="How do depth, width and filter size change the accuracy, size and training time of the custom CNN?",
-    recipe=CNN,
-    data=("cifar10",),
-)
+@experiment("EXP01", recipe=CNN, data=("cifar10",))
 def architecture(ctx: Context) -> Result:
+    """Custom CNN: architecture study
+
+    How do depth, width and filter size change the accuracy, size and training time of the custom CNN?
+    """
     cfg = ctx.cfg
     variants = {
         "baseline (2-2-1 convs, 3×3)": Variant(cnn(cfg), cfg),
@@ -104,15 +102,13 @@ def architecture(ctx: Context) -> Result:
     return study(ctx, variants, "Architecture variants of the custom CNN;")[0]
 
 
-@experiment(
-    "EXP02",
-    title="Custom CNN: regularisation study",
-    question="How do dropout, batch normalisation and weight decay change accuracy, the generalisation "
-    "gap and training time?",
-    recipe=CNN,
-    data=("cifar10",),
-)
+@experiment("EXP02", recipe=CNN, data=("cifar10",))
 def regularisation(ctx: Context) -> Result:
+    """Custom CNN: regularisation study
+
+    How do dropout, batch normalisation and weight decay change accuracy, the generalisation gap and training
+    time?
+    """
     cfg = ctx.cfg
     variants = {
         "none": Variant(cnn(cfg), cfg),
@@ -123,15 +119,13 @@ def regularisation(ctx: Context) -> Result:
     return study(ctx, variants, "Regularisation of the baseline CNN;")[0]
 
 
-@experiment(
-    "EXP03",
-    title="Headline: baseline vs final CNN over seeds, and its mistakes",
-    question="Does the final design (wider, batch norm, dropout, augmentation) beat the baseline beyond "
-    "seed noise, and what mistakes does it still make?",
-    recipe=CNN.replace(seeds=(0, 1, 2)),
-    data=("cifar10",),
-)
+@experiment("EXP03", recipe=CNN.replace(seeds=(0, 1, 2)), data=("cifar10",))
 def headline(ctx: Context) -> Result:
+    """Headline: baseline vs final CNN over seeds, and its mistakes
+
+    Does the final design (wider, batch norm, dropout, augmentation) beat the baseline beyond seed noise, and
+    what mistakes does it still make?
+    """
     cfg = ctx.cfg
     final = Variant(cnn(cfg, width=2 * cfg.width, batch_norm=True, dropout=0.2), cfg, Augment(4, True))
     result, runs = study(ctx, {"baseline": Variant(cnn(cfg), cfg), "final": final}, "Baseline vs final CNN;")

@@ -104,9 +104,6 @@ def probe_vs_finetune(ctx: Context, ds, bb, size: int, splits: tuple[Split, Spli
 
 @experiment(
     "EXP04",
-    title="Pretrained backbone: linear probe vs fine-tuning",
-    question="Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, "
-    "or with a 10× lower backbone learning rate) pay off, and at which learning rate and schedule?",
     recipe=Recipe(
         FineTuneCfg(epochs=5, batch_size=64, warmup_epochs=0.5),
         quick=dict(backbones=("resnet18",), epochs=2, n_train=1250, n_val=250, n_test=500, probe_epochs=20),
@@ -117,6 +114,11 @@ def probe_vs_finetune(ctx: Context, ds, bb, size: int, splits: tuple[Split, Spli
     data=("cifar10",),
 )
 def finetune(ctx: Context) -> Result:
+    """Pretrained backbone: linear probe vs fine-tuning
+
+    Is a frozen pretrained backbone with a linear probe enough, or does fine-tuning (all layers, or with a 10×
+    lower backbone learning rate) pay off, and at which learning rate and schedule?
+    """
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)  # every choice below is made on val
@@ -186,15 +188,17 @@ class ProbeCfg:
 
 @experiment(
     "EXP05",
-    title="DINOv2 / CLIP linear probes and embedding maps",
-    question="How linearly separable are CIFAR-10 classes in the embeddings of self-supervised and "
-    "language-supervised backbones, and how much of that survives a 2-D map?",
     recipe=Recipe(
         ProbeCfg(), quick=dict(size=96, n_train=2000, n_test=1000), smoke=dict(size=32, n_train=60, n_test=40)
     ),
     data=("cifar10",),
 )
 def probes(ctx: Context) -> Result:
+    """DINOv2 / CLIP linear probes and embedding maps
+
+    How linearly separable are CIFAR-10 classes in the embeddings of self-supervised and language-supervised
+    backbones, and how much of that survives a 2-D map?
+    """
     cfg = ctx.cfg
     ds = ctx.data("cifar10", n_train=cfg.n_train, n_test=cfg.n_test)
     rows, figures, metrics, notes = [], {}, {}, [JPEG]

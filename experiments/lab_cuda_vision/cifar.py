@@ -12,8 +12,8 @@ from dljournal import Context, Recipe, Result, TrainConfig, experiment, fit, viz
 from dljournal.analysis import capture_activations, conv_layers
 from dljournal.data.augment import Augment
 from dljournal.models import create_model
-from dljournal.study.sweep import Variant, histories, summarise, sweep
-from dljournal.study.tables import compare_runs
+from dljournal.study.sweep import Variant, summarise, sweep
+from dljournal.study.tables import comparison
 from dljournal.study.tune import Pruning, finished, optimize
 from dljournal.train import seed_everything
 
@@ -67,9 +67,6 @@ def tuned(ctx: Context, name: str, build, train, val, cfg: CifarCfg, space) -> d
 
 @experiment(
     "EXP03",
-    title="CIFAR-10: MLP vs CNN",
-    question="With a few tuned hyper-parameters each, how much better does a small CNN classify CIFAR-10 "
-    "than an MLP, at what cost in parameters and time, and what did its first layers learn?",
     recipe=Recipe(
         # batch norm and label smoothing: on validation images (45k training, 8 epochs, width 16)
         # 71.9 % without either, 77.0 % with both, at 1.3× the time per epoch
@@ -80,6 +77,11 @@ def tuned(ctx: Context, name: str, build, train, val, cfg: CifarCfg, space) -> d
     data=("cifar10",),
 )
 def mlp_vs_cnn(ctx: Context) -> Result:
+    """CIFAR-10: MLP vs CNN
+
+    With a few tuned hyper-parameters each, how much better does a small CNN classify CIFAR-10 than an MLP, at
+    what cost in parameters and time, and what did its first layers learn?
+    """
     cfg = ctx.cfg
     ds, train, val = cifar(ctx, cfg)
     mlp = lambda p: create_model("cifar_mlp", hidden=cfg.mlp_hidden, dropout=p["dropout"])
@@ -123,36 +125,33 @@ def mlp_vs_cnn(ctx: Context) -> Result:
     acts = capture_activations(model, images, [first, second])
     return Result(
         metrics={"summary": summarise(runs), "tuned": best},
-        history={k: r[0].history.to_dict() for k, r in runs.items()},
-        tables={
-            "comparison": (
-                compare_runs(
-                    runs,
-                    label="variant",
-                    **{
-                        "lr (tuned)": {k: best[k]["lr"] for k in best},
-                        "dropout (tuned)": {k: best[k]["dropout"] for k in best},
-                    },
-                ),
+        **comparison(
+            runs,
+            (
+                "comparison",
                 f"MLP vs CNN on CIFAR-10 ({len(train):,} training, {len(val):,} validation, "
                 f"{len(ds.test):,} test images; {cfg.epochs} epochs each).",
-            )
-        },
-        figures={
-            "curves": (viz.learning_curves(histories(runs)), "Training (dashed) and validation (solid) curves."),
-            "kernels1": (
-                viz.kernel_grid(model.get_submodule(first).weight, f"{first}: {cfg.width} kernels, RGB"),
-                "The CNN's first-layer kernels (3×3, shown in colour, each scaled to its own range).",
             ),
-            "kernels2": (
-                viz.kernel_grid(model.get_submodule(second).weight, f"{second}: first input channel"),
-                "Second-layer kernels (for each output channel, its kernel on the first input channel).",
-            ),
-            "activations": (
-                viz.activation_grid(ds.norm.undo(images).cpu(), {first: acts[first], second: acts[second]}),
-                "Five test images and the first eight feature maps of the first two conv layers.",
-            ),
-        },
+            figures={
+                "kernels1": (
+                    viz.kernel_grid(model.get_submodule(first).weight, f"{first}: {cfg.width} kernels, RGB"),
+                    "The CNN's first-layer kernels (3×3, shown in colour, each scaled to its own range).",
+                ),
+                "kernels2": (
+                    viz.kernel_grid(model.get_submodule(second).weight, f"{second}: first input channel"),
+                    "Second-layer kernels (for each output channel, its kernel on the first input channel).",
+                ),
+                "activations": (
+                    viz.activation_grid(ds.norm.undo(images).cpu(), {first: acts[first], second: acts[second]}),
+                    "Five test images and the first eight feature maps of the first two conv layers.",
+                ),
+            },
+            label="variant",
+            **{
+                "lr (tuned)": {k: best[k]["lr"] for k in best},
+                "dropout (tuned)": {k: best[k]["dropout"] for k in best},
+            },
+        ),
         notes=[JPEG_NOTE],
     )
 
@@ -168,30 +167,30 @@ def regimes(ctx: Context, variants: dict[str, Variant], question: str) -> Result
         stats[name].update(mean_abs_w=float(w.mean()), near_zero_w=float((w < NEAR_ZERO).mean()))
     return Result(
         metrics=stats,
-        history={k: r[0].history.to_dict() for k, r in runs.items()},
-        tables={
-            "comparison": (
-                compare_runs(runs, label="variant"),
-                f"{question} ({len(train):,} training images, "
-                f"{cfg.epochs} epochs; train acc (eval) on 5,000 of them "
-                "without dropout or augmentation; gap = that − test acc).",
-            )
-        },
-        figures={
-            "curves": (viz.learning_curves(histories(runs)), "Training (dashed) and validation (solid) curves."),
-            "weights": (
-                viz.panels(
-                    {
-                        "": viz.draw_hist(
-                            {k: weight_magnitudes(r[0].model) for k, r in runs.items()}, "|w| (conv and linear weights)"
-                        )
-                    },
-                    ncols=1,
-                    height=2.6,
-                ),
-                "Distribution of weight magnitudes after training.",
+        **comparison(
+            runs,
+            (
+                "comparison",
+                f"{question} ({len(train):,} training images, {cfg.epochs} epochs; train acc (eval) on 5,000 "
+                "of them without dropout or augmentation; gap = that − test acc).",
             ),
-        },
+            figures={
+                "weights": (
+                    viz.panels(
+                        {
+                            "": viz.draw_hist(
+                                {k: weight_magnitudes(r[0].model) for k, r in runs.items()},
+                                "|w| (conv and linear weights)",
+                            )
+                        },
+                        ncols=1,
+                        height=2.6,
+                    ),
+                    "Distribution of weight magnitudes after training.",
+                )
+            },
+            label="variant",
+        ),
         notes=[JPEG_NOTE],
     )
 
@@ -208,15 +207,13 @@ def _cnn(cfg: CifarCfg):
     return lambda: create_model("cifar_cnn", width=cfg.width)
 
 
-@experiment(
-    "EXP04",
-    title="CIFAR-10: CNN with and without L1/L2",
-    question="How do an L2 penalty (weight decay) and an L1 penalty change the CNN's fit, its "
-    "generalisation gap and its weights?",
-    recipe=REGIMES,
-    data=("cifar10",),
-)
+@experiment("EXP04", recipe=REGIMES, data=("cifar10",))
 def regularisation(ctx: Context) -> Result:
+    """CIFAR-10: CNN with and without L1/L2
+
+    How do an L2 penalty (weight decay) and an L1 penalty change the CNN's fit, its generalisation gap and its
+    weights?
+    """
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     variants = {
         "none": Variant(cnn, cfg),
@@ -226,15 +223,13 @@ def regularisation(ctx: Context) -> Result:
     return regimes(ctx, variants, "CNN without regularisation, with L2 and with L1")
 
 
-@experiment(
-    "EXP05",
-    title="CIFAR-10: CNN with and without augmentation",
-    question="How does data augmentation (random crops with 4-pixel padding, horizontal flips) change "
-    "the CNN's fit and its generalisation gap?",
-    recipe=REGIMES,
-    data=("cifar10",),
-)
+@experiment("EXP05", recipe=REGIMES, data=("cifar10",))
 def augmentation(ctx: Context) -> Result:
+    """CIFAR-10: CNN with and without augmentation
+
+    How does data augmentation (random crops with 4-pixel padding, horizontal flips) change the CNN's fit and
+    its generalisation gap?
+    """
     cfg, cnn = ctx.cfg, _cnn(ctx.cfg)
     variants = {"no augmentation": Variant(cnn, cfg), "crop + flip": Variant(cnn, cfg, Augment(4, True))}
     return regimes(ctx, variants, "CNN without and with augmentation")

@@ -25,9 +25,6 @@ class MlpCfg(TrainConfig):
 
 @experiment(
     "EXP01",
-    title="FashionMNIST: an MLP and its gradients",
-    question="How well does a three-layer MLP classify FashionMNIST, which classes does it confuse, and "
-    "how do the gradients of its layers evolve during training?",
     recipe=Recipe(
         MlpCfg(epochs=30, batch_size=128, lr=1e-3, schedule="cosine"),
         quick=dict(epochs=8),
@@ -36,6 +33,11 @@ class MlpCfg(TrainConfig):
     data=("fashion_mnist",),
 )
 def fashion_mlp(ctx: Context) -> Result:
+    """FashionMNIST: an MLP and its gradients
+
+    How well does a three-layer MLP classify FashionMNIST, which classes does it confuse, and how do the
+    gradients of its layers evolve during training?
+    """
     cfg = ctx.cfg
     ds = ctx.data("fashion_mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)
@@ -123,8 +125,6 @@ def mlp(p: dict):
 
 @experiment(
     "EXP02",
-    title="FashionMNIST: an Optuna study of the MLP",
-    question="Which depth, width, learning rate and dropout suit the MLP best, and which of them matter?",
     recipe=Recipe(
         StudyCfg(batch_size=128, schedule="cosine"),
         quick=dict(n_trials=20, trial_epochs=3, n_train=15000, final_epochs=8),
@@ -133,6 +133,10 @@ def mlp(p: dict):
     data=("fashion_mnist",),
 )
 def fashion_study(ctx: Context) -> Result:
+    """FashionMNIST: an Optuna study of the MLP
+
+    Which depth, width, learning rate and dropout suit the MLP best, and which of them matter?
+    """
     cfg = ctx.cfg
     ds = ctx.data("fashion_mnist")
     train, val = ds.val_split(cfg.n_val, seed=ctx.seed)

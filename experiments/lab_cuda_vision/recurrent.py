@@ -53,9 +53,6 @@ def step_mse(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
 
 @experiment(
     "EXP10",
-    title="ConvLSTM: next-frame prediction on Moving MNIST",
-    question="Does a ConvLSTM, whose memory is a stack of feature maps, predict the next frame of "
-    "bouncing MNIST digits better than a CNN with the same encoder and decoder that sees one frame?",
     recipe=Recipe(
         NextFrameCfg(
             loss="mse", epochs=30, batch_size=32, lr=1e-3, schedule="cosine", grad_clip=1.0, eval_batch_size=200
@@ -69,6 +66,11 @@ def step_mse(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
     data=("mnist",),
 )
 def next_frame(ctx: Context) -> Result:
+    """ConvLSTM: next-frame prediction on Moving MNIST
+
+    Does a ConvLSTM, whose memory is a stack of feature maps, predict the next frame of bouncing MNIST digits
+    better than a CNN with the same encoder and decoder that sees one frame?
+    """
     cfg = ctx.cfg
     ds = ctx.data("mnist")
 
@@ -193,9 +195,6 @@ class ActionCfg(TrainConfig):
 
 @experiment(
     "EXP11",
-    title="KTH action recognition: LSTM, GRU and ConvLSTM",
-    question="Which recurrent module on top of the same convolutional encoder recognises human actions "
-    "in KTH clips best: an LSTM or GRU on flattened frame features, or a ConvLSTM on feature maps?",
     recipe=Recipe(
         ActionCfg(epochs=40, batch_size=16, lr=1e-3, schedule="cosine", weight_decay=1e-4, grad_clip=1.0),
         quick=dict(epochs=12, width=8),
@@ -204,6 +203,11 @@ class ActionCfg(TrainConfig):
     data=("kth",),
 )
 def kth_actions(ctx: Context) -> Result:
+    """KTH action recognition: LSTM, GRU and ConvLSTM
+
+    Which recurrent module on top of the same convolutional encoder recognises human actions in KTH clips best:
+    an LSTM or GRU on flattened frame features, or a ConvLSTM on feature maps?
+    """
     from sklearn.metrics import f1_score
 
     cfg = ctx.cfg
