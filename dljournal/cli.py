@@ -97,21 +97,19 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="processes of this machine that optimise each Optuna study together, cores // N torch threads "
         "each (--executor local; the studies go to --optuna-storage, else a journal file under build/optuna/)",
     )
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="download nothing: pretrained weights come from the local caches only, else the named "
-        "substitute (also DLJOURNAL_OFFLINE=1 or HF_HUB_OFFLINE=1)",
-    )
+    p.add_argument("--offline", action="store_true", help=SWITCHES["--offline"])
+
+
+SWITCHES = {  # on/off options: what each means
+    "--offline": "download nothing: pretrained weights come from the local caches only, else the named "
+    "substitute (also DLJOURNAL_OFFLINE=1 or HF_HUB_OFFLINE=1)",
+    "--dry-run": "prove a profile's configuration before spending hours on it: every experiment trains 2 steps "
+    "per training on tiny synthetic data; results and PDF go to build/dry-run/, never among real results",
+}
 
 
 def _dry_run_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="prove a profile's configuration before spending hours on it: every experiment trains 2 steps "
-        "per training on tiny synthetic data; results and PDF go to build/dry-run/, never among real results",
-    )
+    p.add_argument("--dry-run", action="store_true", help=SWITCHES["--dry-run"])
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
