@@ -3,9 +3,11 @@ seed of a sweep) is a job of its own; the results equal an in-process run's; a f
 log, and the next launch submits only the missing item."""
 
 import pytest
+import torch
 from conftest import load_module, make_project
 
 from dljournal.core.executors import JobOptions, run_jobs
+from dljournal.core.project import ProjectError
 from dljournal.core.runner import RunOptions, run
 from dljournal.core.store import ResultStore
 
@@ -62,3 +64,22 @@ def test_items_as_jobs_equal_an_in_process_run_and_resume(tmp_path, monkeypatch,
     jobs, seq = ResultStore(project.results), ResultStore(here.results)
     a, b = jobs.load("t_items", "EXP01"), seq.load("t_items", "EXP01")
     assert a.key == b.key and a.metrics == b.metrics and len(a.metrics["runs"]) == 2
+
+
+def test_a_stored_item_reads_back_with_only_the_classes_its_job_listed(tmp_path):
+    from dljournal.core import items
+    from dljournal.models import create_model
+    from dljournal.train.loop import History
+    from dljournal.train.run import Run
+
+    model = create_model("cifar_cnn", width=4, batch_norm=True)
+    run = Run("a", History({"val_acc": [0.5]}), {"acc": 0.5}, 7, torch.zeros(2), model, {"gap": 0.1})
+    items._save([run], tmp_path / "0.pt")
+    (back,) = items._load(tmp_path, 1, torch.device("cpu"))[0]
+    assert back.history.epochs == {"val_acc": [0.5]} and type(back.model) is type(model)
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.equal(back.model.eval()(x), model.eval()(x))
+
+    (tmp_path / "0.classes").write_text("os:system\n")  # a tampered list is refused, nothing unpickled
+    with pytest.raises(ProjectError, match="refuses to load class os:system"):
+        items._load(tmp_path, 1, torch.device("cpu"))

@@ -7,11 +7,14 @@ top, reading the earlier maps' results back, computes its one item, stores it (w
 at all) and stops. Stored items are keyed on the experiment's cache key, so the launch after an
 interruption submits only the missing ones; a failed item stops the experiment naming its log.
 The results equal an in-process run's: an item seeds itself (``sweep`` does) and reads the same data.
-Items' trainings write no TensorBoard events; stored items are pickles of this build folder's own jobs.
+Items' trainings write no TensorBoard events. An item is read back with ``weights_only=True``, allowing
+only the model and record classes its job listed beside it, from this project's and torch.nn's modules.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import itertools
 import shutil
 import time
@@ -24,7 +27,7 @@ import torch
 from ..train import seed_everything
 from .context import MAPPER, Context
 from .executors import JobOptions, job_error, job_state, make_executor, threads_per_process, usable_cores
-from .files import atomic_file
+from .files import atomic_file, atomic_write_text
 from .project import Project, ProjectError
 from .runner import RunOptions, context
 
@@ -37,8 +40,54 @@ def _folder(ctx: Context, m: int) -> Path:
     return ctx.project.build / "jobs" / ctx.spec.report / ctx.spec.id / ctx.key / f"map{m}"
 
 
+SAFE_HOMES = ("dljournal.", "experiments.", "torch.nn.")  # where the classes an item may hold live
+
+
+def _save(result: object, path: Path) -> None:
+    """``result`` as ``path`` (written whole or not at all), beside it the classes it holds: the
+    loader allows exactly those, so reading an item back never unpickles anything else."""
+    atomic_write_text(path.with_suffix(".classes"), "\n".join(sorted(_classes(result))))
+    with atomic_file(path) as tmp:
+        torch.save(result, tmp)
+
+
+def _classes(obj: object, found: set[str] | None = None) -> set[str]:
+    found = set() if found is None else found
+    if isinstance(obj, torch.nn.Module):
+        found.update(f"{type(m).__module__}:{type(m).__qualname__}" for m in obj.modules())
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        found.add(f"{type(obj).__module__}:{type(obj).__qualname__}")
+        for f in dataclasses.fields(obj):
+            _classes(getattr(obj, f.name), found)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _classes(v, found)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            _classes(v, found)
+    return found
+
+
+def _allowed(path: Path) -> list[type]:
+    allowed = []
+    for name in path.with_suffix(".classes").read_text().split():
+        home, qualname = name.split(":")
+        if not home.startswith(SAFE_HOMES):
+            raise ProjectError(f"{path}: refuses to load class {name} (only {', '.join(SAFE_HOMES)})")
+        obj = importlib.import_module(home)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        allowed.append(obj)
+    return allowed
+
+
 def _load(where: Path, n: int, device: torch.device) -> list:
-    return [torch.load(where / f"{i}.pt", map_location=device, weights_only=False) for i in range(n)]
+    out = []
+    for i in range(n):
+        path = where / f"{i}.pt"
+        with torch.serialization.safe_globals(_allowed(path)):
+            out.append(torch.load(path, map_location=device, weights_only=True))
+    return out
 
 
 def item_jobs(project: Project, opts: RunOptions, job: JobOptions, exp_id: str, parts: dict[str, str]) -> Callable:
@@ -93,8 +142,7 @@ def run_item(
         if k < m:  # an earlier map: its results are all stored
             return _load(_folder(ctx, k), len(items), ctx.device)
         result = fn(items[i])
-        with atomic_file(_folder(ctx, k) / f"{i}.pt") as tmp:
-            torch.save(result, tmp)
+        _save(result, _folder(ctx, k) / f"{i}.pt")
         raise ItemDone
 
     MAPPER.set(mapper)
