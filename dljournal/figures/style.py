@@ -25,7 +25,7 @@ plt.rcParams.update(
         "axes.titleweight": "bold",
         "axes.titlesize": "medium",
         "legend.frameon": False,
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",  # text as text: the PDF draws it with the font, not 1000s of paths
         "svg.hashsalt": "dljournal",
     }
 )  # same figure, same bytes
