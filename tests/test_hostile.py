@@ -294,12 +294,16 @@ def test_disk_full_while_saving_loses_nothing(proj, capsys, monkeypatch):
     smoke(capsys)
     before = (proj.results / "EXP01" / "result.json").read_text()
     pdf = Path(cli(capsys, "build", code=0).split()[1])
+    fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
     err = smoke(capsys, "--force", code=1)
     assert "EXP01 FAILED: cannot save the result under" in err and "No space left on device" in err
     assert (proj.results / "EXP01" / "result.json").read_text() == before
     assert not list(proj.results.glob(".tmp-*"))
-    monkeypatch.setattr(
+    monkeypatch.setattr(os, "fsync", fsync)  # room again; the PDF must be drawn anew (its memo would skip it)...
+    summary = proj.root / "journal" / proj.report / "summary.md"
+    summary.write_text(summary.read_text() + "\nOne more sentence.\n")
+    monkeypatch.setattr(  # ... and the renderer finds the disk full
         weasyprint.HTML,
         "write_pdf",
         lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")),

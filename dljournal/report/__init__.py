@@ -79,8 +79,8 @@ def build_html(project: Project, report: str) -> str:
 
 
 def _spec(project: Project, report: str) -> ReportSpec:
+    ids = sorted(k.id for k in known_experiments(project, report))  # first: a module that will not import is named
     spec = load_report_spec(project, report)
-    ids = sorted(k.id for k in known_experiments(project, report))
     if not spec.experiments:
         spec = ReportSpec(**{**spec.__dict__, "experiments": tuple(ids)})
     for exp_id in spec.experiments:
