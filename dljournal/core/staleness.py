@@ -26,10 +26,12 @@ def stale_results(
     recomputed for the profile and seed the result was run with (read from the memo while the
     source files are unchanged: no experiment is imported then)."""
     data_root = resolve_data_root(project, data_root)
-    stale = {}
+    stale, keys = {}, {}
     for exp_id, res in results.items():
-        _, keys = report_keys(project, report, profile_of(res.profile), int(res.provenance.get("seed", 0)), data_root)
-        changed = stale_parts(res.key_parts, keys[exp_id])
+        run = (res.profile, int(res.provenance.get("seed", 0)))  # the report's keys, once per profile and seed
+        if run not in keys:
+            keys[run] = report_keys(project, report, profile_of(run[0]), run[1], data_root)[1]
+        changed = stale_parts(res.key_parts, keys[run][exp_id])
         if changed:
             stale[exp_id] = ", ".join(WHAT.get(k, k) for k in changed)
     return stale
