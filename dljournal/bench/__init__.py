@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from ..core.cache import resolve_data_root
+from ..core.executors import usable_cores
 from ..core.files import atomic_write_text
 from ..core.project import Project
 from ..data import load_dataset
@@ -31,13 +33,13 @@ def _say(line: str) -> None:
 
 
 def run_bench(project: Project, data_root: Path | None, epochs: int = 1) -> int:
-    cfg = CFG.__class__(**{**CFG.__dict__, "epochs": epochs})
+    cfg = replace(CFG, epochs=epochs)
     cache = project.build / "data"
     ds = load_dataset("mnist", data_root=resolve_data_root(project, data_root), cache=cache)
     root = max(cache.glob("MNIST-*/"), key=lambda p: p.stat().st_mtime)  # torchvision's layout of the same files
     machine = {
         "threads": torch.get_num_threads(),
-        "cores": len(_cores()),
+        "cores": usable_cores(),
         "torch": torch.__version__,
         "machine": platform.machine(),
         "processor": platform.processor(),
@@ -67,9 +69,3 @@ def run_bench(project: Project, data_root: Path | None, epochs: int = 1) -> int:
         atomic_write_text(out / f"{name.replace(' ', '_')}.json", json.dumps({**r, "machine": machine}, indent=1))
     _say(f"wrote {len(figures)} files under {out}")
     return 0
-
-
-def _cores() -> set[int]:
-    import os
-
-    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))

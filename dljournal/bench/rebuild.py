@@ -3,12 +3,12 @@ after a narrative-only edit. Each phase runs in its own process, as a user types
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from ..core.files import atomic_file
 from ..core.project import Project
 
 CACHED_TARGET_S = 3.0  # run + build, nothing changed
@@ -77,8 +77,5 @@ def edit_rebuild_seconds(project: Project) -> dict:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Atomically, keeping the file's mode: an interrupted benchmark never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.chmod(tmp, path.stat().st_mode)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:  # an interrupted benchmark never leaves half a file
+        tmp.write_bytes(data)
