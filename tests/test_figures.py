@@ -9,7 +9,7 @@ import torch
 from dljournal import viz
 from dljournal.figures import kinds
 from dljournal.figures.images import overlay, to_rgb
-from dljournal.figures.registry import Spec, kind_hash
+from dljournal.figures.registry import Spec, kind_code, kind_hash
 from dljournal.figures.render import figure_hash, render
 from dljournal.figures.spec import Arrays, decode, encode, save_arrays
 
@@ -110,6 +110,54 @@ def test_the_cache_key_is_the_data_and_the_drawing_code(tmp_path, monkeypatch):
     # another version of the "xy" drawing code: xy figures are drawn anew, bar charts are not
     monkeypatch.setattr("dljournal.figures.render.kind_hash", lambda k: "changed" if k == "xy" else kind_hash(k))
     assert figure_hash(a, arrays) != before and kind_hash("bars") == bars
+
+
+@pytest.mark.parametrize("kind", sorted(kinds()))
+def test_a_kind_is_hashed_with_the_shared_style_and_without_unrelated_kinds(kind):
+    code = kind_code(kind)
+    assert "dljournal.figures.style" in code  # restyling every figure redraws every figure
+    assert not any(name.startswith(("dljournal.figures.registry", "dljournal.core")) for name in code)
+    whole = {name for name in code if ":" not in name}  # modules hashed whole (and module constants)
+    others = {f"dljournal.figures.{m}" for m in ("charts", "curves", "images", "studies")} - {
+        kinds()[kind].draw.__module__
+    }
+    assert not whole & others  # its own module function by function; no other kind module whole
+
+
+KINDS_SOURCE = """
+from dljournal.figures import panels, register_figure, register_panel
+
+@register_panel("{p}_inner")
+def draw_inner(ax, y):
+    ax.plot(y, color="{inner}")
+
+@register_panel("{p}_other")
+def draw_other(ax, y):
+    ax.plot(y, color="{other}")
+
+@register_figure("{p}_outer")
+def outer(y):
+    return panels.__wrapped__({{"a": draw_inner(y)}})
+"""
+
+
+def test_a_kind_drawing_another_kinds_spec_is_redrawn_when_that_kind_changes(tmp_path):
+    from conftest import load_module
+
+    p = f"k{tmp_path.name[-6:]}".replace("-", "_")
+    names = (f"{p}_inner", f"{p}_other", f"{p}_outer")
+
+    def hashes(**colours):
+        load_module(tmp_path / "kinds.py", f"{p}_kinds", KINDS_SOURCE.format(p=p, **colours))
+        return dict(zip(names, map(kind_hash, names)))
+
+    first = hashes(inner="red", other="red")
+    inner_edit = hashes(inner="blue", other="red")
+    assert inner_edit[f"{p}_inner"] != first[f"{p}_inner"]
+    assert inner_edit[f"{p}_outer"] != first[f"{p}_outer"]  # its spec is drawn by outer: outer is stale too
+    assert inner_edit[f"{p}_other"] == first[f"{p}_other"]  # a neighbour in the same module is not
+    other_edit = hashes(inner="blue", other="green")
+    assert other_edit[f"{p}_inner"] == inner_edit[f"{p}_inner"] and other_edit[f"{p}_outer"] == inner_edit[f"{p}_outer"]
 
 
 def test_overlay_and_rgb():

@@ -79,6 +79,10 @@ def _module_file(module: types.ModuleType) -> Path | None:
 class CodeHasher:
     """Hashes the project code reachable from some root objects."""
 
+    # A package whole brings in the objects its __init__ re-exports from its own submodules; off,
+    # those count only where they are used (an experiment's keys keep the default: they predate it).
+    follow_reexports = True
+
     def __init__(self, project_dirs: Iterable[Path], exclude: tuple[str, ...] = _PRESENTATION):
         self.exclude = exclude
         self.dirs = [Path(d).resolve() for d in (*project_dirs, _ENGINE_DIR)]
@@ -133,6 +137,8 @@ class CodeHasher:
             if isinstance(value, types.ModuleType) and value.__name__.startswith(name + "."):
                 continue  # a submodule the package imported to fill a registry: counted only if used
             target = value if isinstance(value, types.ModuleType) else inspect.getmodule(value)
+            if not self.follow_reexports and target is not None and target.__name__.startswith(name + "."):
+                continue
             if target is not None and target is not module and self.in_project(target):
                 self._add_module(target)
         package = sys.modules.get(name.rpartition(".")[0]) if "." in name else None

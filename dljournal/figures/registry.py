@@ -12,12 +12,14 @@ outside the cache key, so restyling a figure never retrains anything.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..core.fingerprint import code_hash
+from ..core.fingerprint import CodeHasher
 from ..core.registries import Registry
 
 
@@ -80,10 +82,41 @@ def kinds() -> dict[str, Kind]:
 
 def kind_hash(kind: str) -> str:
     """The drawing code of ``kind``: its function and what it uses (helpers of its module one by
-    one, other modules such as the shared style whole). Editing one kind re-renders that kind only."""
+    one, other modules such as the shared style whole, the kinds whose specs it draws). Editing one
+    kind re-renders the figures that draw it, and only those."""
     return _code_hash(get_kind(kind).draw)
+
+
+# Name lookups: a ``panels`` figure draws each panel's kind through them, and ``figure_hash`` counts
+# each of those kinds itself; followed, they would tie every kind to every other.
+_LOOKUPS = (__name__, Registry.__module__)
+
+
+class _DrawingHasher(CodeHasher):
+    follow_reexports = False  # ``dljournal.figures`` re-exports every kind: one edit would redraw all
+
+    def add(self, obj: Any, home: Any) -> None:
+        if getattr(obj, "__figure_kind__", None) is not None:  # a spec made inside a kind is drawn
+            obj = obj.__wrapped__  # by it: the constructor's drawing function counts
+        super().add(obj, home)
+
+    def in_project(self, module: Any) -> bool:
+        return module is not None and module.__name__ not in _LOOKUPS and super().in_project(module)
+
+
+def kind_code(kind: str) -> list[str]:
+    """What ``kind_hash`` covers, by name: the functions and modules whose edit redraws ``kind``."""
+    return sorted(_hasher(get_kind(kind).draw).parts)
 
 
 @functools.cache
 def _code_hash(draw: Callable[..., Any]) -> str:  # per function object: a re-imported kind is hashed anew
-    return code_hash(draw, exclude=())
+    return _hasher(draw).digest()
+
+
+def _hasher(draw: Callable[..., Any]) -> _DrawingHasher:
+    home = inspect.getmodule(draw)
+    hasher = _DrawingHasher([Path(home.__file__).resolve().parent], exclude=())
+    hasher.add(draw, home)
+    hasher.add(importlib.import_module(f"{__package__}.style"), home)  # the look every figure shares
+    return hasher
