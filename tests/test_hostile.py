@@ -427,3 +427,5 @@ def test_files_respect_the_umask(proj, capsys):
         os.umask(old)
     assert stat.S_IMODE((proj.results / "EXP01" / "result.json").stat().st_mode) == 0o644
     assert stat.S_IMODE(pdf.stat().st_mode) == 0o644
+    figures = list((proj.build / "figures").iterdir())
+    assert figures and all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in figures)

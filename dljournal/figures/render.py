@@ -5,11 +5,10 @@ of every kind it uses: restyling one kind re-draws the figures of that kind only
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..core.files import atomic_file
 from .registry import Spec, get_kind, kind_hash
 from .spec import SPEC, Arrays, decode, kinds_in, spec_hash
 from .style import panels, plt
@@ -35,15 +34,9 @@ def render(stored: dict[str, Any], arrays: Arrays, cache: Path) -> Path:
         return path
     spec: Spec = decode(stored, arrays)
     fig = top.draw(**spec.args)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, suffix=f".{ext}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=ext, dpi=DPI, bbox_inches="tight", metadata=_METADATA[ext])
-        os.replace(tmp, path)  # atomic: a concurrent build never reads half a file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_file(path) as tmp:  # a concurrent build never reads half a file
+            fig.savefig(tmp, format=ext, dpi=DPI, bbox_inches="tight", metadata=_METADATA[ext])
     finally:
         plt.close(fig)
     return path
