@@ -102,8 +102,8 @@ def test_a_killed_job_loses_nothing_and_only_it_runs_again(tmp_path, monkeypatch
 
 
 def test_processes_sharing_the_machine_use_no_more_threads_than_cores(monkeypatch):
-    from dljournal.core import executors
+    from dljournal.core import cores
 
-    monkeypatch.setattr(executors, "usable_cores", lambda: 8)
-    assert [executors.threads_per_process(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
-    assert all(executors.threads_per_process(n) * n <= 8 for n in range(1, 9))
+    monkeypatch.setattr(cores, "usable_cores", lambda: 8)
+    assert [cores.threads_per_process(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    assert all(cores.threads_per_process(n) * n <= 8 for n in range(1, 9))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -108,7 +110,7 @@ def test_the_cache_key_is_the_data_and_the_drawing_code(tmp_path, monkeypatch):
     before = figure_hash(a, arrays)
     bars = kind_hash("bars")
     # another version of the "xy" drawing code: xy figures are drawn anew, bar charts are not
-    monkeypatch.setattr("dljournal.figures.render.kind_hash", lambda k: "changed" if k == "xy" else kind_hash(k))
+    monkeypatch.setattr("dljournal.figures.registry.kind_hash", lambda k: "changed" if k == "xy" else kind_hash(k))
     assert figure_hash(a, arrays) != before and kind_hash("bars") == bars
 
 
@@ -158,6 +160,32 @@ def test_a_kind_drawing_another_kinds_spec_is_redrawn_when_that_kind_changes(tmp
     assert inner_edit[f"{p}_other"] == first[f"{p}_other"]  # a neighbour in the same module is not
     other_edit = hashes(inner="blue", other="green")
     assert other_edit[f"{p}_inner"] == inner_edit[f"{p}_inner"] and other_edit[f"{p}_outer"] == inner_edit[f"{p}_outer"]
+
+
+def test_the_kind_memo_finds_drawn_files_and_never_outlives_an_edit(tmp_path, monkeypatch):
+    from dljournal.figures import render as r
+
+    data, arrays = stored(viz.draw_xy([1, 2], {"y": [1, 2]}, "x", "y"), tmp_path)
+    cache = tmp_path / "figures"
+    path = render(data, arrays, cache)
+    memo = json.loads((cache / r.MEMO).read_text())["kinds"]
+    assert {"xy", "panels"} <= memo.keys() and any(f.endswith("curves.py") for f in memo["xy"]["files"])
+
+    def no_import(kind):
+        raise AssertionError("the memo should have answered")
+
+    monkeypatch.setattr(r, "_info", no_import)
+    assert render(data, arrays, cache) == path  # found by name: nothing that draws is imported
+    monkeypatch.undo()
+
+    for damage in ("not json", json.dumps({"version": "0", "kinds": memo})):
+        (cache / r.MEMO).write_text(damage)
+        assert render(data, arrays, cache) == path  # a broken or foreign memo: hashes taken again
+    stale = {**memo, "xy": {**memo["xy"], "hash": "old", "files": {k: [0, 0] for k in memo["xy"]["files"]}}}
+    (cache / r.MEMO).write_text(json.dumps({"version": r._VERSION, "kinds": stale}))
+    planted = r._path(data, arrays, cache, stale)
+    planted.write_text("drawn by the old code")
+    assert planted != path and render(data, arrays, cache) == path  # the stamps differ: the old hash is not used
 
 
 def test_overlay_and_rgb():

@@ -45,8 +45,8 @@ def test_a_cached_rebuild_imports_no_torch_and_an_edit_is_still_stale(project):
     smoke = ["--profile", "smoke", "--data-root", "/nonexistent"]
     assert "torch" in _cli(["build"], project.root)  # first build: computes the keys, remembers them
     assert _cli(["run", *smoke], project.root) == "[]"
-    # matplotlib still comes: a figure's cache name hashes its drawing code (see figures.render)
-    assert _cli(["build"], project.root) == "['matplotlib']"
+    # nor matplotlib: the figures' drawing code is unchanged, so their files are found by name
+    assert _cli(["build"], project.root) == "[]"
     memo = json.loads((project.build / "cache" / "keys" / "tiny.json").read_text())
     assert memo["experiments"][0]["id"] == "EXP01"
 
@@ -63,3 +63,25 @@ def test_a_cached_rebuild_imports_no_torch_and_an_edit_is_still_stale(project):
     ).stdout
     assert " stale " in listing and "config" in listing
     assert "torch" in _cli(["build"], project.root)  # the memo no longer holds: keys from the edited code
+
+
+def test_figures_are_drawn_in_the_background_and_a_failed_one_is_named(project):
+    assert "torch" in _cli(["build"], project.root)  # remembers the keys: later builds load no torch
+    figures = project.build / "figures"
+    for f in figures.glob("*.svg"):
+        f.unlink()
+    assert "torch" not in _cli(["build"], project.root)  # so the drawer may fork
+    assert list(figures.glob("learning_curves-*.svg"))
+
+    stored = project.results / "tiny" / "EXP01" / "result.json"
+    result = json.loads(stored.read_text())
+    result["figures"]["curves"]["spec"]["args"]["histories"]["MLP"]["train_loss"] = [1.0]  # one point for two epochs
+    stored.write_text(json.dumps(result))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dljournal", "build"], capture_output=True, text=True, cwd=project.root, env=env
+    )
+    assert done.returncode != 0
+    assert (
+        "EXP01: figure 'curves' (learning_curves) cannot be drawn: ValueError" in done.stderr.strip().splitlines()[-1]
+    )

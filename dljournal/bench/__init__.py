@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ..core.cache import resolve_data_root
-from ..core.executors import usable_cores
+from ..core.cores import usable_cores
 from ..core.files import atomic_write_text
 from ..core.project import Project
 from ..data import Dataset, load_dataset

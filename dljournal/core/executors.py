@@ -10,29 +10,18 @@ after an interruption submits only what is still missing.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
 from dataclasses import dataclass, replace
 
 from .cache import cache_state, key_parts
+from .cores import threads_per_process, usable_cores
 from .project import Project, ProjectError
 from .registry import ExperimentSpec, load_experiments
 from .runner import RunOptions, RunState, clean_tensorboard_staging, log, preflight, run_one
 
 EXECUTORS = ("local", "submitit")
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity: ``taskset``, a Slurm allocation)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def threads_per_process(processes: int) -> int:
-    """torch intra-op threads for each of ``processes`` processes sharing this machine, so that
-    threads ≤ cores: measured here, two 2-thread trainings on 2 cores each ran 4-5× slower than alone."""
-    return max(1, usable_cores() // max(processes, 1))
 
 
 @dataclass(frozen=True)

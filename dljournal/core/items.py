@@ -26,7 +26,8 @@ import torch
 
 from ..train import seed_everything
 from .context import MAPPER, Context
-from .executors import JobOptions, job_error, job_state, make_executor, threads_per_process, usable_cores
+from .cores import threads_per_process, usable_cores
+from .executors import JobOptions, job_error, job_state, make_executor
 from .files import atomic_file, atomic_write_text
 from .project import Project, ProjectError
 from .runner import RunOptions, context

@@ -27,7 +27,8 @@ import torch
 
 from ..study.tune import AROUND, STORAGE_ENV, finished
 from ..train import seed_everything
-from .executors import JobOptions, job_error, job_state, make_executor, threads_per_process
+from .cores import threads_per_process
+from .executors import JobOptions, job_error, job_state, make_executor
 from .project import Project
 from .runner import RunOptions, context, log
 

@@ -6,54 +6,37 @@ build time (``render``), so a figure's look is never part of a result's cache ke
 Experiments use this package as ``from dljournal import viz``.
 """
 
-from . import charts, curves, images, studies, style  # noqa: F401  (register every kind)
-from .charts import confusion_matrix, draw_bars, draw_confusion, draw_embedding, draw_hist
-from .curves import (
-    draw_curves,
-    draw_fit,
-    draw_loss,
-    draw_paths,
-    draw_scatter,
-    draw_trajectories,
-    draw_twin,
-    draw_xy,
-    learning_curves,
-)
-from .images import activation_grid, explanation_grid, frame_grid, image_grid, image_rows, kernel_grid
-from .registry import Spec, get_kind, kinds, register_figure, register_panel
-from .studies import study_history, study_slices
-from .style import PANEL_HEIGHT, WIDTH, panels, side_by_side
+import importlib
 
-__all__ = [
-    "PANEL_HEIGHT",
-    "WIDTH",
-    "Spec",
-    "activation_grid",
-    "confusion_matrix",
-    "draw_bars",
-    "draw_confusion",
-    "draw_curves",
-    "draw_embedding",
-    "draw_fit",
-    "draw_hist",
-    "draw_loss",
-    "draw_paths",
-    "draw_scatter",
-    "draw_trajectories",
-    "draw_twin",
-    "draw_xy",
-    "explanation_grid",
-    "frame_grid",
-    "get_kind",
-    "image_grid",
-    "image_rows",
-    "kernel_grid",
-    "kinds",
-    "learning_curves",
-    "panels",
-    "register_figure",
-    "register_panel",
-    "side_by_side",
-    "study_history",
-    "study_slices",
-]
+# module -> the names it gives the package. Loaded on first use (PEP 562): a build whose figures are
+# all drawn already finds their files without importing matplotlib (see ``render``).
+_MODULES = {
+    "charts": ("confusion_matrix", "draw_bars", "draw_confusion", "draw_embedding", "draw_hist"),
+    "curves": (
+        "draw_curves",
+        "draw_fit",
+        "draw_loss",
+        "draw_paths",
+        "draw_scatter",
+        "draw_trajectories",
+        "draw_twin",
+        "draw_xy",
+        "learning_curves",
+    ),
+    "images": ("activation_grid", "explanation_grid", "frame_grid", "image_grid", "image_rows", "kernel_grid"),
+    "registry": ("Spec", "get_kind", "kinds", "register_figure", "register_panel"),
+    "studies": ("study_history", "study_slices"),
+    "style": ("PANEL_HEIGHT", "WIDTH", "panels", "side_by_side"),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])

@@ -73,11 +73,22 @@ def register_panel(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Sp
 
 
 def get_kind(kind: str) -> Kind:
+    if kind not in KINDS:
+        _load_builtin_kinds()
     return KINDS.get(kind)
 
 
 def kinds() -> dict[str, Kind]:
+    _load_builtin_kinds()
     return dict(KINDS.items())
+
+
+BUILTIN = ("charts", "curves", "images", "studies", "style")  # the modules that register dljournal's kinds
+
+
+def _load_builtin_kinds() -> None:
+    for module in BUILTIN:
+        importlib.import_module(f"{__package__}.{module}")
 
 
 def kind_hash(kind: str) -> str:
@@ -95,13 +106,34 @@ _LOOKUPS = (__name__, Registry.__module__)
 class _DrawingHasher(CodeHasher):
     follow_reexports = False  # ``dljournal.figures`` re-exports every kind: one edit would redraw all
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.files: set[str] = set()  # the source files of what was hashed
+
     def add(self, obj: Any, home: Any) -> None:
         if getattr(obj, "__figure_kind__", None) is not None:  # a spec made inside a kind is drawn
             obj = obj.__wrapped__  # by it: the constructor's drawing function counts
+        module = obj if inspect.ismodule(obj) else inspect.getmodule(obj)
+        if self.in_project(module) and getattr(module, "__file__", None):
+            self.files.add(str(Path(module.__file__).resolve()))
         super().add(obj, home)
+
+    def _add_module(self, module: Any) -> None:
+        if getattr(module, "__file__", None):
+            self.files.add(str(Path(module.__file__).resolve()))
+        super()._add_module(module)
 
     def in_project(self, module: Any) -> bool:
         return module is not None and module.__name__ not in _LOOKUPS and super().in_project(module)
+
+
+def kind_files(kind: str) -> dict[str, list[int]]:
+    """The source files ``kind_hash`` reads, with their size and modification time (ns) now."""
+    out = {}
+    for path in sorted(_hasher(get_kind(kind).draw).files):
+        st = Path(path).stat()
+        out[path] = [st.st_size, st.st_mtime_ns]
+    return out
 
 
 def kind_code(kind: str) -> list[str]:

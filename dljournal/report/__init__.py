@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.cores import usable_cores
 from ..core.keymemo import known_experiments
 from ..core.preflight import ensure_writable
 from ..core.profiles import profile_of
@@ -59,14 +60,22 @@ def build_report(
     profiles = sorted({r.profile for r in results.values()})
     numbers, old = snapshot(results), previous(project.build, report, profiles)
     moved = compare(old, numbers) if old is not None and (changes if changes is not None else not rehearsal) else None
-    html = Journal(project, spec, results, stale).html(author, moved)
-    allowed = [project.root, project.build, project.templates]
-    written = []
-    if "pdf" in formats:
-        memo = project.build / "cache" / "pdf" / f"{target.name}.json"  # the PDF's own hash guards a shared name
-        written.append(write_pdf(html, target, base=project.templates, allowed=allowed, memo=memo))
-    if "html" in formats:
-        written.append(write_html(html, target.with_suffix(".html"), allowed))
+    from ..figures.render import Drawer
+
+    drawer = Drawer(usable_cores())  # figures are drawn while the rest of the page is made
+    try:
+        journal = Journal(project, spec, results, stale, drawer)
+        html = journal.html(author, moved)
+        allowed = [project.root, project.build, project.templates]
+        written = []
+        if "pdf" in formats:
+            memo = project.build / "cache" / "pdf" / f"{target.name}.json"  # the PDF's own hash guards a shared name
+            written.append(write_pdf(html, target, project.templates, allowed, memo, ready=journal.wait))
+        journal.wait()  # every figure, read or not (the HTML embeds them; a failure is named)
+        if "html" in formats:
+            written.append(write_html(html, target.with_suffix(".html"), allowed))
+    finally:
+        drawer.close()
     remember(project.build, report, profiles, numbers)  # what the next build compares with
     return written[0]
 

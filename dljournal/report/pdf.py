@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -15,7 +15,9 @@ from ..core.files import atomic_write_text, chmod_umask, file_sha256, sha
 from .views import ReportError
 
 
-def project_fetcher(allowed: Iterable[Path], read: set[Path] | None = None):
+def project_fetcher(
+    allowed: Iterable[Path], read: set[Path] | None = None, ready: Callable[[Path], None] | None = None
+):
     """A WeasyPrint URL fetcher that serves ``file:`` URLs under ``allowed`` folders and ``data:``
     URLs, and stops the build on anything else (network, other local files); each file served is
     added to ``read``.
@@ -37,16 +39,29 @@ def project_fetcher(allowed: Iterable[Path], read: set[Path] | None = None):
                 if any(path.is_relative_to(r) for r in roots):
                     if read is not None:
                         read.add(path)
+                    if ready is not None:  # a figure still being drawn
+                        try:
+                            ready(path)
+                        except ReportError as exc:  # fatal: WeasyPrint would skip the image with a warning
+                            raise FatalURLFetchingError(str(exc)) from None
                     return super().fetch(url, headers)
             raise FatalURLFetchingError(f"the report may only read files inside the project, not {url}")
 
     return ProjectFetcher(allowed_protocols=["file", "data"])
 
 
-def write_pdf(html: str, target: Path, base: Path, allowed: Iterable[Path], memo: Path | None = None) -> Path:
+def write_pdf(
+    html: str,
+    target: Path,
+    base: Path,
+    allowed: Iterable[Path],
+    memo: Path | None = None,
+    ready: Callable[[Path], None] | None = None,
+) -> Path:
     """Render ``html`` to ``target`` atomically (a half-written PDF never replaces a good one).
     ``memo``: a JSON file recording what the PDF was rendered from; when the HTML, every file it
-    read, the renderer's version and the PDF itself are unchanged, nothing is rendered."""
+    read, the renderer's version and the PDF itself are unchanged, nothing is rendered.
+    ``ready(path)`` returns once a file the HTML uses can be read (figures drawn meanwhile)."""
     inputs = {"html": sha(html), "base": str(base.resolve()), "weasyprint": version("weasyprint")}
     if memo is not None and _unchanged(memo, inputs, target):
         return target
@@ -54,7 +69,7 @@ def write_pdf(html: str, target: Path, base: Path, allowed: Iterable[Path], memo
     from weasyprint.urls import FatalURLFetchingError
 
     read: set[Path] = set()
-    fetcher = project_fetcher(allowed, read)
+    fetcher = project_fetcher(allowed, read, ready)
     tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import markdown
@@ -19,6 +19,9 @@ from .findings import compute_findings
 from .sandbox import Helper, JournalSandbox, error_line
 from .spec import ReportSpec, load_report_spec
 from .views import FILTERS, Node, ReportError, ResultsView, count, fixed, num, pct
+
+if TYPE_CHECKING:
+    from ..figures.render import Drawer
 
 __all__ = ["Journal", "ReportSpec", "Section", "flatten", "format_cell", "load_report_spec"]
 
@@ -47,8 +50,10 @@ class Journal:
         spec: ReportSpec,
         results: Mapping[str, StoredResult],
         stale: Mapping[str, str] | None = None,
+        drawer: Drawer | None = None,
     ):
         self.project, self.spec, self.results = project, spec, dict(results)
+        self.drawer, self.drawing = drawer, {}  # figures drawn in the background: path -> what it is
         self.stale = dict(stale or {})
         # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
         self.env = JournalSandbox(spec.folder, autoescape=False, keep_trailing_newline=True)
@@ -122,13 +127,24 @@ class Journal:
         from ..figures.spec import Arrays
 
         f = res.figures[name]
+        what = f"{res.exp_id}: figure {name!r} ({f['spec'].get('__spec__')}) cannot be drawn"
         try:
-            return render(f["spec"], Arrays(f["arrays"]), self.project.build / "figures")
+            path = render(f["spec"], Arrays(f["arrays"]), self.project.build / "figures", self.drawer)
         except Exception as exc:
-            raise ReportError(
-                f"{res.exp_id}: figure {name!r} ({f['spec'].get('__spec__')}) cannot be drawn: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise ReportError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        self.drawing[path.resolve()] = what
+        return path
+
+    def wait(self, path: Path | None = None) -> None:
+        """Until the figure file ``path`` (every figure, if None) is drawn, if it is being drawn."""
+        from ..figures.render import DrawingFailed
+
+        if self.drawer is None or (path is not None and path.resolve() not in self.drawing):
+            return
+        try:
+            self.drawer.wait(path)
+        except DrawingFailed as exc:
+            raise ReportError(f"{self.drawing[exc.path]}: {exc}") from None
 
     def table(self, exp: str | None, name: str, where: str) -> Markup:
         res = self._result(exp, where)
