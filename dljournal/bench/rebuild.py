@@ -48,6 +48,8 @@ def cached_rebuild_seconds(project: Project) -> dict:
     """Wall seconds of ``run`` then ``build`` of the default report when every result is cached."""
     if not _all_cached(project):
         return {"skipped": "the default report's quick results are not all cached; run the experiments first"}
+    _timed(project, "run")  # after an edit of the engine the key memo is taken anew, once
+    _timed(project, "build")
     t_run, _ = _timed(project, "run")
     t_build, _ = _timed(project, "build")
     return {
@@ -103,7 +105,7 @@ def figure_edit_rebuild_seconds(project: Project) -> dict:
     source = Path(inspect.getsourcefile(draw))
     original = source.read_bytes()
     figures = project.build / "figures"
-    before = set(figures.glob("*"))
+    before = _drawings(figures)
     try:
         _write(source, _edited(original.decode(), draw).encode())
         t_run, log = _timed(project, "run")
@@ -113,7 +115,7 @@ def figure_edit_rebuild_seconds(project: Project) -> dict:
         t_build, _ = _timed(project, "build")
     finally:
         _write(source, original)
-    drawn = set(figures.glob("*")) - before
+    drawn = _drawings(figures) - before
     for path in drawn:  # the edited kind's files: nothing will ask for them again
         path.unlink()
     _timed(project, "build")  # the PDF of the restored code, so the bench leaves no trace
@@ -138,10 +140,15 @@ def _edited(text: str, fn: Callable[..., Any]) -> str:
     )
     first = node.body[0]
     docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-    node.body.insert(int(docstring), ast.parse("_edit = 'by the rebuild benchmark'").body[0])
+    edit = f"_edit = 'by the rebuild benchmark at {time.time_ns()}'"  # new each time: its figures are drawn
+    node.body.insert(int(docstring), ast.parse(edit).body[0])
     lines = text.splitlines(keepends=True)
     function = textwrap.indent(ast.unparse(node), " " * node.col_offset) + "\n"
     return "".join([*lines[: _first_line(node) - 1], function, *lines[node.end_lineno :]])
+
+
+def _drawings(folder: Path) -> set[Path]:
+    return {p for p in folder.glob("*") if p.suffix in (".svg", ".png")}
 
 
 def _first_line(node: ast.FunctionDef) -> int:
