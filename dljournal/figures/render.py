@@ -37,9 +37,11 @@ def render(stored: dict[str, Any], arrays: Arrays, cache: Path, drawer: Drawer |
     """The file of one stored spec, drawn unless the cache already holds it; with a ``drawer``,
     drawn in the background (``drawer.wait(path)`` before reading it)."""
     remembered = _remembered(cache, stored)
+    if remembered is None and drawer is not None and drawer.prepared():  # the memo, taken anew meanwhile
+        remembered = _remembered(cache, stored)
     if remembered is not None:
         path = _path(stored, arrays, cache, remembered)
-        if path.is_file():
+        if path.is_file() or (drawer is not None and drawer.submit(_framed(stored, remembered), arrays, path)):
             return path
     kinds = {k: _info(k) for k in {*kinds_in(stored), "panels"}}
     _remember(cache, kinds)
@@ -58,20 +60,44 @@ class Drawer:
     ``submit`` declines and the figure is drawn at once."""
 
     def __init__(self, workers: int = 2):
-        self.workers, self.pool, self.jobs = workers, None, {}
+        self.workers, self.pool, self.jobs, self.preparing = workers, None, {}, None
+
+    def prepare(self, specs: list[dict[str, Any]], cache: Path) -> None:
+        """When the memo does not hold for some of ``specs`` (drawing code was edited), a worker
+        takes their kinds' hashes anew (importing matplotlib there, not here) while the build goes on."""
+        stale = [s for s in specs if _remembered(cache, s) is None]
+        if stale and self._forkable():
+            kinds = sorted({k for s in stale for k in kinds_in(s)} | {"panels"})
+            self.preparing = self._pool().submit(_remember_job, kinds, cache)
+            for _ in range(self.workers - 1):  # the others load what draws, before any drawing is asked of them
+                self._pool().submit(_load_kinds)
+
+    def prepared(self) -> bool:
+        """Waits for ``prepare``'s worker; whether it ran (its memo is then on disk)."""
+        if self.preparing is None:
+            return False
+        done, self.preparing = self.preparing.result() is None, None  # a failure: taken here, and said
+        return done
 
     def submit(self, stored: dict[str, Any], arrays: Arrays, path: Path) -> bool:
-        if not (sys.platform == "linux" and "torch" not in sys.modules):
+        if not self._forkable():
             return False
         path = path.resolve()
         if path not in self.jobs:
-            if self.pool is None:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
-            self.jobs[path] = self.pool.submit(_draw_job, stored, arrays.path, path)
+            self.jobs[path] = self._pool().submit(_draw_job, stored, arrays.path, path)
         return True
+
+    @staticmethod
+    def _forkable() -> bool:
+        return sys.platform == "linux" and "torch" not in sys.modules
+
+    def _pool(self):
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        return self.pool
 
     def wait(self, path: Path | None = None) -> None:
         """Until ``path`` (every file, if None) is drawn; a failed drawing raises ``DrawingFailed``."""
@@ -93,6 +119,20 @@ class DrawingFailed(Exception):
     def __init__(self, path: Path, message: str):
         super().__init__(message)
         self.path = path
+
+
+def _load_kinds() -> None:
+    from .registry import kinds
+
+    kinds()
+
+
+def _remember_job(kinds: list[str], cache: Path) -> str | None:
+    try:
+        _remember(cache, {k: _info(k) for k in kinds})
+    except Exception as exc:  # an unknown kind, say: the build takes the hashes itself and says why
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _draw_job(stored: dict[str, Any], arrays_path: Path | None, path: Path) -> str | None:

@@ -54,6 +54,9 @@ class Journal:
     ):
         self.project, self.spec, self.results = project, spec, dict(results)
         self.drawer, self.drawing = drawer, {}  # figures drawn in the background: path -> what it is
+        if drawer is not None:
+            specs = [f["spec"] for r in self.results.values() for f in r.figures.values()]
+            drawer.prepare(specs, project.build / "figures")
         self.stale = dict(stale or {})
         # {% include "_part.md" %} reads a shared piece of narrative from the report's own folder only
         self.env = JournalSandbox(spec.folder, autoescape=False, keep_trailing_newline=True)

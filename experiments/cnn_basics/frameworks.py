@@ -60,14 +60,14 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
             runs,
             (
                 "frameworks",
-                f"{arch} on {len(train):,} {dataset} training images, {cfg.epochs} epochs, learning rate "
+                f"{arch} on {len(train):,} {dataset} training images, {_epochs(cfg.epochs)}, learning rate "
                 f"{best.lr:g}, batch {best.batch_size}; test set {len(ds.test):,} images.",
             ),
             "Training (dashed) and validation (solid) curves of both frameworks.",
             tables={
                 "grid": (
                     rows,
-                    f"Learning rate × batch size, PyTorch, {cfg.grid_epochs} epochs on "
+                    f"Learning rate × batch size, PyTorch, {_epochs(cfg.grid_epochs)} on "
                     f"{min(len(train), cfg.grid_n_train or len(train)):,} training images; validation accuracy.",
                 )
             },
@@ -75,6 +75,10 @@ def compare_frameworks(ctx: Context, arch: str, dataset: str, notes: tuple[str, 
         artifacts={"state_dict": torch_run.model.state_dict()},
         notes=[FRAMEWORKS_NOTE, *notes],
     )
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
 
 
 @experiment(
