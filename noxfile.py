@@ -5,7 +5,7 @@ it is created on first use and reinstalled only when ``pyproject.toml`` changes.
     nox -s tests              the test suite
     nox -s run_experiments -- --report cpsc8430_hw1 --profile quick [--only EXP02] [--force]
     nox -s build_report    -- --report cpsc8430_hw1 --author "Ivan Franko"
-    nox -s bench              engine fit vs a plain DataLoader loop, plus the cached-rebuild time
+    nox -s bench              every speed figure: training throughput and its profile, overhead, rebuilds
     nox -s tensorboard        TensorBoard on 127.0.0.1 for build/tensorboard
     nox -s dashboard          FiftyOne App of the test-set mistakes, on 127.0.0.1:5151
 """
@@ -60,7 +60,7 @@ COMMANDS = (
     ("build_report", "build", "Render the report PDF from cached results and journal/<report>/*.md."),
     ("new", "new", "Create a new report: nox -s new -- NAME (experiments/NAME/ and journal/NAME/)."),
     ("preview", "preview", "The report as HTML on 127.0.0.1, re-rendered on every edit; never trains."),
-    ("bench", "bench", "Engine fit vs a plain DataLoader loop on MNIST; writes build/bench/*.json."),
+    ("bench", "bench", "Every speed figure (throughput, profile, overhead, rebuilds); writes build/bench/*.json."),
 )
 
 
