@@ -313,6 +313,20 @@ def test_disk_full_while_saving_loses_nothing(proj, capsys, monkeypatch):
     assert pdf.read_bytes() == old and not list(pdf.parent.glob(".*.tmp"))
 
 
+def test_a_pdf_whose_memo_cannot_be_written_is_still_the_new_pdf(proj, capsys, monkeypatch):
+    smoke(capsys)
+    pdf = Path(cli(capsys, "build", code=0).split()[1])
+    summary = proj.root / "journal" / proj.report / "summary.md"
+    summary.write_text(summary.read_text() + "\nA sentence written while the disk filled.\n")
+    monkeypatch.setattr(  # the PDF is in place; then the disk is full for its memo
+        "dljournal.report.pdf.atomic_write_text",
+        lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")),
+    )
+    old = pdf.read_bytes()
+    assert Path(cli(capsys, "build", code=0).split()[1]) == pdf
+    assert pdf.read_bytes() != old  # the new PDF, said to be written, and written
+
+
 def test_missing_data_root_is_one_line_before_anything_trains(proj, capsys):
     err = one_line(capsys, "run", "--profile", "quick", "--data-root", proj.root / "nowhere")
     assert "data root" in err and "needed by EXP02 for mnist" in err and not proj.results.exists()

@@ -24,6 +24,21 @@ from dljournal.scaffold import new_report
 pytestmark = pytest.mark.usefixtures("scoped_experiments")
 
 
+@pytest.fixture(autouse=True)
+def _experiments_package_restored():
+    """These tests import their own project's ``experiments`` package; the repository's comes back
+    after each, so tests that run later (the dry run of every report) find theirs."""
+
+    def ours() -> list[str]:
+        return [m for m in sys.modules if m == "experiments" or m.startswith("experiments.")]
+
+    saved = {m: sys.modules[m] for m in ours()}
+    yield
+    for m in ours():
+        del sys.modules[m]
+    sys.modules.update(saved)
+
+
 @pytest.fixture
 def project(tmp_path):
     project = make_project(tmp_path / "proj")

@@ -79,9 +79,6 @@ def write_pdf(
         doc.write_pdf(tmp)  # title and author come from <title> and <meta name="author">
         chmod_umask(tmp)  # mkstemp made it 0600; a PDF is shared like any file the user writes
         os.replace(tmp, target)
-        if memo is not None:
-            files = {str(p): file_sha256(p) for p in sorted(read)}
-            atomic_write_text(memo, json.dumps({**inputs, "files": files, "pdf": file_sha256(target)}, indent=1))
     except FatalURLFetchingError as exc:
         raise ReportError(str(exc)) from None
     except OSError as exc:  # disk full, a read-only folder: the previous PDF is kept
@@ -89,6 +86,12 @@ def write_pdf(
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+    if memo is not None:
+        try:
+            files = {str(p): file_sha256(p) for p in sorted(read)}
+            atomic_write_text(memo, json.dumps({**inputs, "files": files, "pdf": file_sha256(target)}, indent=1))
+        except OSError:  # the new PDF is in place; without its memo the next build draws it again
+            pass
     return target
 
 
