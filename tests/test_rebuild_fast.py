@@ -85,3 +85,30 @@ def test_figures_are_drawn_in_the_background_and_a_failed_one_is_named(project):
     assert (
         "EXP01: figure 'curves' (learning_curves) cannot be drawn: ValueError" in done.stderr.strip().splitlines()[-1]
     )
+
+
+KIND = """from dljournal.figures import register_panel
+
+
+@register_panel("tiny_line")
+def draw_tiny_line(ax, y):
+    ax.plot(y, color="red")
+"""
+
+
+def test_a_projects_own_figure_kind_is_drawn_by_a_build_that_imports_no_experiments(project):
+    (project.experiments / "tiny" / "figs.py").write_text(KIND)
+    module = project.experiments / "tiny" / "mlp.py"
+    source = module.read_text().replace(
+        '"curves": (', '"mine": (draw_tiny_line([1, 3, 2]), "our own kind"),\n"curves": ('
+    )
+    module.write_text("from experiments.tiny.figs import draw_tiny_line\n" + source)
+    page = project.journal / "tiny" / "EXP01.md"
+    page.write_text(page.read_text() + '\n{{ fig("mine") }}\n')
+    smoke = ["--profile", "smoke", "--data-root", "/nonexistent"]
+    assert _cli(["run", *smoke], project.root) != "failed"
+    assert "torch" in _cli(["build"], project.root)  # remembers the keys
+    for f in (project.build / "figures").glob("*.svg"):
+        f.unlink()
+    assert _cli(["build"], project.root) != "failed"  # the kind's module is imported to draw it
+    assert any("#ff0000" in f.read_text() for f in (project.build / "figures").glob("panels-*.svg"))

@@ -11,10 +11,11 @@ outside the cache key, so restyling a figure never retrains anything.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,25 @@ def register_panel(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Sp
 def get_kind(kind: str) -> Kind:
     if kind not in KINDS:
         _load_builtin_kinds()
+    while kind not in KINDS and _SOURCES:  # a project's own kind: registered where its experiments are
+        _SOURCES.pop()()
     return KINDS.get(kind)
+
+
+_SOURCES: list[Callable[[], Any]] = []
+
+
+@contextlib.contextmanager
+def kind_source(load: Callable[[], Any]) -> Iterator[None]:
+    """Within the block, a kind that is not registered is looked for once more after ``load()``
+    (a build: importing the report's experiments, which import the modules that register its own
+    kinds; a build that finds its keys memoised imports none of them)."""
+    _SOURCES.append(load)
+    try:
+        yield
+    finally:
+        if load in _SOURCES:
+            _SOURCES.remove(load)
 
 
 def kinds() -> dict[str, Kind]:

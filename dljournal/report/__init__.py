@@ -60,31 +60,38 @@ def build_report(
     profiles = sorted({r.profile for r in results.values()})
     numbers, old = snapshot(results), previous(project.build, report, profiles)
     moved = compare(old, numbers) if old is not None and (changes if changes is not None else not rehearsal) else None
+    from ..core.registry import load_experiments
+    from ..figures.registry import kind_source
     from ..figures.render import Drawer
 
     drawer = Drawer(usable_cores())  # figures are drawn while the rest of the page is made
-    try:
-        journal = Journal(project, spec, results, stale, drawer)
-        html = journal.html(author, moved)
-        allowed = [project.root, project.build, project.templates]
-        written = []
-        if "pdf" in formats:
-            memo = project.build / "cache" / "pdf" / f"{target.name}.json"  # the PDF's own hash guards a shared name
-            written.append(write_pdf(html, target, project.templates, allowed, memo, ready=journal.wait))
-        journal.wait()  # every figure, read or not (the HTML embeds them; a failure is named)
-        if "html" in formats:
-            written.append(write_html(html, target.with_suffix(".html"), allowed))
-    finally:
-        drawer.close()
+    with kind_source(lambda: load_experiments(project, report)):
+        try:
+            journal = Journal(project, spec, results, stale, drawer)
+            html = journal.html(author, moved)
+            allowed = [project.root, project.build, project.templates]
+            written = []
+            if "pdf" in formats:
+                memo = project.build / "cache" / "pdf" / f"{target.name}.json"  # its own hash guards a shared name
+                written.append(write_pdf(html, target, project.templates, allowed, memo, ready=journal.wait))
+            journal.wait()  # every figure, read or not (the HTML embeds them; a failure is named)
+            if "html" in formats:
+                written.append(write_html(html, target.with_suffix(".html"), allowed))
+        finally:
+            drawer.close()
     remember(project.build, report, profiles, numbers)  # what the next build compares with
     return written[0]
 
 
 def build_html(project: Project, report: str) -> str:
     """The report's HTML from its cached results, as the PDF would have it (for the preview)."""
+    from ..core.registry import load_experiments
+    from ..figures.registry import kind_source
+
     spec = _spec(project, report)
     results, stale = _results(project, spec, report, None, False)
-    return Journal(project, spec, results, stale).html(spec.author)
+    with kind_source(lambda: load_experiments(project, report)):
+        return Journal(project, spec, results, stale).html(spec.author)
 
 
 def _spec(project: Project, report: str) -> ReportSpec:
