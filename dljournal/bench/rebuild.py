@@ -66,24 +66,10 @@ def edit_rebuild_seconds(project: Project) -> dict:
     if not _all_cached(project):
         return {"skipped": "the default report's quick results are not all cached; run the experiments first"}
     summary = project.journal / project.default_report / "summary.md"
-    original = summary.read_bytes()
-    try:
-        _write(summary, original + b"\n\nA sentence added by the rebuild benchmark.\n")
-        t_run, log = _timed(project, "run")
-        ran = [line for line in log.splitlines() if ": running," in line]
-        if ran:
-            raise RuntimeError(f"a narrative edit re-ran experiments: {ran}")
-        t_build, _ = _timed(project, "build")
-    finally:
-        _write(summary, original)
+    edited = summary.read_bytes() + b"\n\nA sentence added by the rebuild benchmark.\n"
+    timed = _rebuilt_after(project, summary, edited, "a narrative edit")
     _timed(project, "build")  # the PDF of the restored narrative, so the bench leaves no trace
-    return {
-        "run_seconds": t_run,
-        "build_seconds": t_build,
-        "total_seconds": round(t_run + t_build, 2),
-        "experiments_run": 0,
-        "target_seconds": EDIT_TARGET_S,
-    }
+    return timed
 
 
 def figure_edit_rebuild_seconds(project: Project) -> dict:
@@ -103,25 +89,30 @@ def figure_edit_rebuild_seconds(project: Project) -> dict:
     kind = counts.most_common(1)[0][0]
     draw = get_kind(kind).draw
     source = Path(inspect.getsourcefile(draw))
-    original = source.read_bytes()
     figures = project.build / "figures"
     before = _drawings(figures)
-    try:
-        _write(source, _edited(original.decode(), draw).encode())
-        t_run, log = _timed(project, "run")
-        ran = [line for line in log.splitlines() if ": running," in line]
-        if ran:
-            raise RuntimeError(f"a figure edit re-ran experiments: {ran}")
-        t_build, _ = _timed(project, "build")
-    finally:
-        _write(source, original)
+    timed = _rebuilt_after(project, source, _edited(source.read_text(), draw).encode(), "a figure edit")
     drawn = _drawings(figures) - before
     for path in drawn:  # the edited kind's files: nothing will ask for them again
         path.unlink()
     _timed(project, "build")  # the PDF of the restored code, so the bench leaves no trace
+    return {"kind": kind, "figures_redrawn": len(drawn), **timed}
+
+
+def _rebuilt_after(project: Project, path: Path, edited: bytes, what: str) -> dict:
+    """Seconds of ``run`` then ``build`` with ``path`` holding ``edited``; the file is restored
+    whatever happens, and an experiment that runs fails the measurement."""
+    original = path.read_bytes()
+    try:
+        _write(path, edited)
+        t_run, log = _timed(project, "run")
+        ran = [line for line in log.splitlines() if ": running," in line]
+        if ran:
+            raise RuntimeError(f"{what} re-ran experiments: {ran}")
+        t_build, _ = _timed(project, "build")
+    finally:
+        _write(path, original)
     return {
-        "kind": kind,
-        "figures_redrawn": len(drawn),
         "run_seconds": t_run,
         "build_seconds": t_build,
         "total_seconds": round(t_run + t_build, 2),
