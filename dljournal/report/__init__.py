@@ -60,12 +60,10 @@ def build_report(
     profiles = sorted({r.profile for r in results.values()})
     numbers, old = snapshot(results), previous(project.build, report, profiles)
     moved = compare(old, numbers) if old is not None and (changes if changes is not None else not rehearsal) else None
-    from ..core.registry import load_experiments
-    from ..figures.registry import kind_source
     from ..figures.render import Drawer
 
     drawer = Drawer(usable_cores())  # figures are drawn while the rest of the page is made
-    with kind_source(lambda: load_experiments(project, report)):
+    with _own_kinds(project, report):
         try:
             journal = Journal(project, spec, results, stale, drawer)
             html = journal.html(author, moved)
@@ -85,13 +83,19 @@ def build_report(
 
 def build_html(project: Project, report: str) -> str:
     """The report's HTML from its cached results, as the PDF would have it (for the preview)."""
+    spec = _spec(project, report)
+    results, stale = _results(project, spec, report, None, False)
+    with _own_kinds(project, report):
+        return Journal(project, spec, results, stale).html(spec.author)
+
+
+def _own_kinds(project: Project, report: str):
+    """Figure kinds the report's experiments register are found by importing them, if a figure needs
+    one: a build that found its keys memoised has imported no experiments."""
     from ..core.registry import load_experiments
     from ..figures.registry import kind_source
 
-    spec = _spec(project, report)
-    results, stale = _results(project, spec, report, None, False)
-    with kind_source(lambda: load_experiments(project, report)):
-        return Journal(project, spec, results, stale).html(spec.author)
+    return kind_source(lambda: load_experiments(project, report))
 
 
 def _spec(project: Project, report: str) -> ReportSpec:
